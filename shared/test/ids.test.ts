@@ -1,0 +1,19 @@
+import { spanIdFor, traceIdFor } from "@deeptrace/shared/spans/ids";
+import { describe, expect, it } from "vitest";
+
+describe("deterministic ids", () => {
+  it("gives the same span id for the same document and different ids otherwise", () => {
+    expect(spanIdFor("a", "spans_a", "1")).toBe(spanIdFor("a", "spans_a", "1"));
+    expect(spanIdFor("a", "spans_a", "1")).not.toBe(spanIdFor("a", "spans_a", "2"));
+    // The separator keeps ("ab","c") and ("a","bc") apart.
+    expect(spanIdFor("ab", "c", "1")).not.toBe(spanIdFor("a", "bc", "1"));
+    expect(spanIdFor("a", "spans_a", "1")).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("derives the trace id from the root span id only", () => {
+    const root = spanIdFor("a", "spans_a", "1");
+    expect(traceIdFor(root)).toBe(traceIdFor(root));
+    expect(traceIdFor(root)).not.toBe(root);
+    expect(traceIdFor(root)).not.toBe(traceIdFor(spanIdFor("a", "spans_a", "2")));
+  });
+});

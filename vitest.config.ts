@@ -1,0 +1,22 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const sharedSrc = fileURLToPath(new URL("./shared/src/", import.meta.url));
+
+// Tests import the shared library from source; spawned service processes run the built dist.
+const alias = [{ find: /^@deeptrace\/shared\/(.*)$/, replacement: `${sharedSrc}$1.ts` }];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: "unit",
+          include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
+        },
+      },
+    ],
+  },
+});
