@@ -47,6 +47,8 @@ export function configSchema(env: NodeJS.ProcessEnv) {
     consumer: z.string().min(1).default("trace-assembler"),
     max_deliver: z.number().int().min(1).default(5),
     ack_wait_ms: f.positiveMs.default(60_000),
+    /** Size limit of the windows stream; when full, publishing waits (back-pressure). */
+    stream_max_bytes: z.number().int().positive().default(1024 ** 3),
     token: f.secret.optional(),
   });
 

@@ -13,19 +13,20 @@ export const WINDOW_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
 /**
  * Creates the windows stream, or updates it to this definition; safe to call from every
- * poller and assembler at start. Windows are kept (limits retention) so they can be
- * inspected and replayed; the shared durable consumer tracks what was processed. The
- * dead-letter subject is captured in the same stream so nothing that failed is lost.
+ * poller and assembler at start. Work-queue retention removes a window once an assembler
+ * acked it; `DiscardPolicy.New` makes a full stream reject publishes instead of dropping
+ * unprocessed windows, so the poller feels back-pressure and nothing is lost. Dead letters
+ * are captured in the same stream (consumers filter by subject) and stay until read.
  */
 export async function ensureWindowStream(jsm: JetStreamManager, config: Config): Promise<StreamInfo> {
   const { stream, subject, dead_letter_subject } = config.nats;
   const definition = {
     name: stream,
     subjects: [subject, dead_letter_subject],
-    retention: RetentionPolicy.Limits,
+    retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(7 * 24 * 3600_000),
+    discard: DiscardPolicy.New,
+    max_bytes: config.nats.stream_max_bytes,
     duplicate_window: nanos(WINDOW_DUPLICATE_WINDOW_MS),
   };
   try {
