@@ -48,7 +48,11 @@ export function configSchema(env: NodeJS.ProcessEnv) {
     max_deliver: z.number().int().min(1).default(5),
     ack_wait_ms: f.positiveMs.default(60_000),
     /** Size limit of the windows stream; when full, publishing waits (back-pressure). */
-    stream_max_bytes: z.number().int().positive().default(1024 ** 3),
+    stream_max_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 ** 3),
     token: f.secret.optional(),
   });
 

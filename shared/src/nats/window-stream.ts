@@ -3,8 +3,8 @@ import {
   type JetStreamManager,
   nanos,
   RetentionPolicy,
-  type StreamInfo,
   StorageType,
+  type StreamInfo,
 } from "nats";
 import type { Config } from "../config/schema.js";
 
@@ -18,7 +18,10 @@ export const WINDOW_DUPLICATE_WINDOW_MS = 10 * 60_000;
  * unprocessed windows, so the poller feels back-pressure and nothing is lost. Dead letters
  * are captured in the same stream (consumers filter by subject) and stay until read.
  */
-export async function ensureWindowStream(jsm: JetStreamManager, config: Config): Promise<StreamInfo> {
+export async function ensureWindowStream(
+  jsm: JetStreamManager,
+  config: Config,
+): Promise<StreamInfo> {
   const { stream, subject, dead_letter_subject } = config.nats;
   const definition = {
     name: stream,
