@@ -1,0 +1,265 @@
+/**
+ * The reconstruction engine's single entry point: spans in, trace documents, a service
+ * graph and link statistics out. Pure and deterministic: the same spans, in any order,
+ * give the same result.
+ *
+ *   const { traces, graph, stats } = assemble(spans, { algorithm: "deeptrace" });
+ *
+ * Steps: canonical compact model (model.ts); cross-component links by connection with
+ * skew estimation and a NAT fallback (cross-links.ts); intra-component candidates by time
+ * containment (candidates.ts) linked by DeepTrace (deeptrace.ts) or the FIFO baseline
+ * (fifo.ts); union-find assembly into Trace documents (assembly.ts), filtered to the
+ * window when one is given; the service graph of the emitted traces (service-graph.ts).
+ *
+ * Observed propagated ids (X-Request-Id, traceparent, B3, uber-trace-id) are ground truth
+ * for scoring and are not used for linking unless `useObservedIds` is set; then an Egress
+ * span whose candidate parents include exactly the spans carrying its id is linked to the
+ * earliest of them (link kind OBSERVED) before the algorithm runs on the rest.
+ */
+import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import type { ServiceGraph, Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
+import { groundTruthId } from "@deeptrace/shared/spans/observed-ids";
+import { assembleTraces } from "./assembly.js";
+import { type Candidates, findCandidates } from "./candidates.js";
+import { type CrossLinkResult, type CrossLinkStats, crossLinks } from "./cross-links.js";
+import { type DeepTraceStats, deepTraceLinks } from "./deeptrace.js";
+import { fifoLinks } from "./fifo.js";
+import { LINK_CROSS, LINK_INTRA, LINK_OBSERVED, Links } from "./links.js";
+import { buildModel, EGRESS, type SpanModel } from "./model.js";
+import { capturesDisagree, prefixSimilarity } from "./payload-match.js";
+import { DEFAULT_VECTOR_OPTIONS, PayloadVectors, type VectorOptions } from "./payload-vectors.js";
+import { serviceGraph } from "./service-graph.js";
+
+export type Algorithm = "deeptrace" | "fifo";
+
+export interface EngineTuning {
+  /** Largest clock disagreement between two hosts accepted for cross links, ns. */
+  skewToleranceNs: number;
+  /** Tolerance around the estimated skew of two hosts, ns. */
+  residualToleranceNs: number;
+  /** Most candidate parents considered per Egress span. */
+  maxCandidates: number;
+  /** DeepTrace re-estimation rounds. */
+  rounds: number;
+  vectors: VectorOptions;
+}
+
+export const DEFAULT_TUNING: EngineTuning = {
+  skewToleranceNs: 500e6,
+  residualToleranceNs: 5e6,
+  maxCandidates: 64,
+  rounds: 3,
+  vectors: DEFAULT_VECTOR_OPTIONS,
+};
+
+export interface AssembleOptions {
+  algorithm: Algorithm;
+  /** Emit only traces whose root starts in [startNs, endNs) (wall clock ns). */
+  window?: { startNs: bigint; endNs: bigint };
+  /** Link through observed propagated ids where they identify the parent. Off by default. */
+  useObservedIds?: boolean;
+  /** Ids of spans that arrived after their window was first published. */
+  lateSpanIds?: ReadonlySet<string>;
+  /** Recorded on every trace document. */
+  windowId?: string;
+  tuning?: Partial<EngineTuning>;
+}
+
+export interface AssembleStats {
+  spans: number;
+  /** Emitted traces (inside the window) and all traces found in the batch. */
+  traces: number;
+  tracesTotal: number;
+  links: { cross: number; crossNatFallback: number; intra: number; observed: number };
+  /** Spans without a parent that should have one (Egress spans with no parent found). */
+  unlinkedEgress: number;
+  /** Ingress spans with no caller span (entry points or untraced callers). */
+  unlinkedIngress: number;
+  /** Emitted traces whose root is a fragment (orphan_count > 0). */
+  orphanTraces: number;
+  cyclesBroken: number;
+  /** Egress spans whose captured response disagrees with their callee's (agent pairing errors). */
+  suspectResponses: number;
+  skews: CrossLinkStats["skews"];
+  deeptrace?: DeepTraceStats;
+  timingsMs: {
+    model: number;
+    cross: number;
+    intra: number;
+    assembly: number;
+    graph: number;
+    total: number;
+  };
+}
+
+export interface AssembleResult {
+  traces: Trace[];
+  graph: ServiceGraph;
+  stats: AssembleStats;
+  /** Parent span id per span id ("" for roots), for scoring and debugging. */
+  parents: Map<string, string>;
+}
+
+export function assemble(spans: readonly Span[], options: AssembleOptions): AssembleResult {
+  const tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const t0 = performance.now();
+  const model = buildModel(spans);
+  const links = new Links(model.n);
+  const t1 = performance.now();
+
+  const { stats: cross, skewOf } = crossLinks(model, links, {
+    skewToleranceNs: tuning.skewToleranceNs,
+    residualToleranceNs: tuning.residualToleranceNs,
+    similarity: (e, g) =>
+      prefixSimilarity((model.spans[e] as Span).reqPayload, (model.spans[g] as Span).reqPayload),
+  });
+  const suspectResponses = checkResponses(model, links, skewOf);
+  const t2 = performance.now();
+
+  const candidates = findCandidates(model, tuning.maxCandidates);
+  const vectors = buildVectors(model, candidates, tuning.vectors);
+
+  const fixed = new Int32Array(model.n).fill(-1);
+  if (options.useObservedIds) linkObserved(model, candidates, links, fixed);
+  let deeptrace: DeepTraceStats | undefined;
+  if (options.algorithm === "fifo") fifoLinks(model, candidates, links, fixed);
+  else {
+    deeptrace = deepTraceLinks(model, candidates, links, fixed, {
+      rounds: tuning.rounds,
+      reqSimilarity: vectors.req,
+      respSimilarity: vectors.resp,
+    });
+  }
+  const t3 = performance.now();
+
+  const assembly = assembleTraces(model, links, options);
+  const t4 = performance.now();
+  const graph = serviceGraph(model, links, assembly.members);
+  const t5 = performance.now();
+
+  const count = { cross: 0, intra: 0, observed: 0 };
+  let unlinkedEgress = 0;
+  let unlinkedIngress = 0;
+  const parents = new Map<string, string>();
+  for (let i = 0; i < model.n; i++) {
+    const k = links.kind[i];
+    if (k === LINK_CROSS) count.cross++;
+    else if (k === LINK_INTRA) count.intra++;
+    else if (k === LINK_OBSERVED) count.observed++;
+    const p = links.parent[i] as number;
+    if (p < 0) {
+      if (model.direction[i] === 2) unlinkedEgress++;
+      else unlinkedIngress++;
+    }
+    parents.set((model.spans[i] as Span).spanId, p >= 0 ? (model.spans[p] as Span).spanId : "");
+  }
+  return {
+    traces: assembly.traces,
+    graph,
+    parents,
+    stats: {
+      spans: model.n,
+      traces: assembly.traces.length,
+      tracesTotal: assembly.tracesTotal,
+      links: {
+        cross: count.cross,
+        crossNatFallback: cross.byNatFallback,
+        intra: count.intra,
+        observed: count.observed,
+      },
+      unlinkedEgress,
+      unlinkedIngress,
+      orphanTraces: assembly.traces.filter((t) => (t.completeness?.orphanCount ?? 0) > 0).length,
+      cyclesBroken: assembly.cyclesBroken,
+      suspectResponses,
+      skews: cross.skews,
+      deeptrace,
+      timingsMs: {
+        model: t1 - t0,
+        cross: t2 - t1,
+        intra: t3 - t2,
+        assembly: t4 - t3,
+        graph: t5 - t4,
+        total: t5 - t0,
+      },
+    },
+  };
+}
+
+/**
+ * Catch responses the agent paired with the wrong request: a caller's Egress span and its
+ * callee's Ingress span captured the same response, so when the two disagree the caller's
+ * response (and with it its end time) belongs to another request. Such a span's
+ * effective end becomes the callee's end on the caller's clock, and its response is not
+ * used as evidence. Returns how many spans were caught.
+ */
+function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult["skewOf"]): number {
+  let caught = 0;
+  for (let g = 0; g < model.n; g++) {
+    const e = links.parent[g] as number;
+    if (e < 0 || links.kind[g] !== LINK_CROSS || model.direction[e] !== EGRESS) continue;
+    const caller = model.spans[e] as Span;
+    const callee = model.spans[g] as Span;
+    if (!capturesDisagree(caller.respPayload, callee.respPayload)) continue;
+    model.suspectResponse[e] = 1;
+    model.effectiveEnd[e] = (model.end[g] as number) - skewOf(e, g);
+    caught++;
+  }
+  return caught;
+}
+
+/**
+ * Request and response payload vectors for the spans that take part in intra linking
+ * (children with candidates and their candidate parents); similarity is 0 for others.
+ */
+function buildVectors(model: SpanModel, cand: Candidates, options: VectorOptions) {
+  const vectorOf = new Int32Array(model.n).fill(-1);
+  const members: number[] = [];
+  const mark = (i: number) => {
+    if (vectorOf[i] === -1) {
+      vectorOf[i] = 0;
+      members.push(i);
+    }
+  };
+  for (let c = 0; c < cand.children.length; c++) {
+    if ((cand.offsets[c + 1] as number) === (cand.offsets[c] as number)) continue;
+    mark(cand.children[c] as number);
+  }
+  for (const p of cand.parents) mark(p);
+  members.sort((a, b) => a - b);
+  members.forEach((i, v) => {
+    vectorOf[i] = v;
+  });
+  const req = PayloadVectors.build(
+    members.map((i) => (model.spans[i] as Span).reqPayload),
+    options,
+  );
+  const resp = PayloadVectors.build(
+    members.map((i) => (model.spans[i] as Span).respPayload),
+    options,
+  );
+  const similarity = (vectors: PayloadVectors) => (a: number, b: number) => {
+    const va = vectorOf[a] as number;
+    const vb = vectorOf[b] as number;
+    return va < 0 || vb < 0 ? 0 : vectors.cosine(va, vb);
+  };
+  return { req: similarity(req), resp: similarity(resp) };
+}
+
+/** Observed-id shortcut: the earliest candidate parent carrying the child's propagated id. */
+function linkObserved(model: SpanModel, cand: Candidates, links: Links, fixed: Int32Array): void {
+  const idOf = (i: number) => groundTruthId((model.spans[i] as Span).observedIds);
+  for (let c = 0; c < cand.children.length; c++) {
+    const child = cand.children[c] as number;
+    const id = idOf(child);
+    if (id === undefined) continue;
+    for (let o = cand.offsets[c] as number; o < (cand.offsets[c + 1] as number); o++) {
+      const g = cand.parents[o] as number;
+      if (idOf(g) === id) {
+        fixed[child] = g;
+        links.set(child, g, LINK_OBSERVED, 1);
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,497 @@
+/**
+ * DeepTrace intra-component linking: which Ingress span of a process caused each of its
+ * Egress spans.
+ *
+ * Every (parent, child) candidate gets features on one 0..1 scale:
+ *   reqSim     TF-IDF similarity of the request payloads (transaction fields propagate
+ *              with requests)
+ *   respSim    TF-IDF similarity of the response payloads (results flow back up); 0 for
+ *              a child whose response the agent paired wrongly (see assemble.ts)
+ *   affinity   endpoint-pair affinity: cosine of the two endpoints' traffic over time
+ *              buckets (a parent endpoint that calls a downstream rises and falls with it)
+ *   t1, t2     delay from the parent's start to the child's start, and from the child's
+ *              end to the parent's end, as densities under the learned distribution of
+ *              the endpoint pair
+ *   duration   child/parent duration ratio density, per endpoint pair
+ *   size       child/parent request size ratio density, per endpoint pair
+ *   thread     same thread id (helps for thread-per-request servers, weighted by how
+ *              often it agrees, so it fades where threads are pooled)
+ *   contained  the child also ends inside the parent
+ * Endpoint pairs are (parent service, parent endpoint, child downstream), so replicas of
+ * one service learn together.
+ *
+ * The score is a weighted sum. Round 0 weighs features by how much they separate the
+ * candidates of a child and estimates distributions from all candidates (each child's
+ * candidates sharing one unit of weight). Each later round re-estimates the
+ * distributions from the chosen links, re-weighs each feature by how much better than
+ * chance it agrees with the chosen parents, learns per endpoint pair how many calls one
+ * parent makes to the downstream, and selects again: candidates in descending score, one
+ * parent per child, a parent taking at most its learned number of children per
+ * downstream (a child whose candidates are all full takes its best one anyway).
+ * Everything is linear in the number of candidates except one numeric sort per round.
+ */
+import type { Candidates } from "./candidates.js";
+import { LINK_INTRA, type Links } from "./links.js";
+import type { SpanModel } from "./model.js";
+
+export interface DeepTraceOptions {
+  /** Re-estimation rounds after the initial selection. */
+  rounds: number;
+  /** Payload similarity of two spans' requests and of their responses, in [0, 1]. */
+  reqSimilarity: (a: number, b: number) => number;
+  respSimilarity: (a: number, b: number) => number;
+}
+
+export const FEATURES = [
+  "reqSim",
+  "respSim",
+  "affinity",
+  "t1",
+  "t2",
+  "duration",
+  "size",
+  "thread",
+  "contained",
+] as const;
+const F = FEATURES.length;
+const F_REQ = 0;
+const F_RESP = 1;
+const F_AFF = 2;
+const F_T1 = 3;
+const F_T2 = 4;
+const F_DUR = 5;
+const F_SIZE = 6;
+const F_THREAD = 7;
+const F_CONT = 8;
+/** The learned distributions: t1, t2, duration, size. */
+const DENSITIES = [F_T1, F_T2, F_DUR, F_SIZE] as const;
+const BINS = 64;
+const AFFINITY_BUCKETS = 64;
+
+export interface DeepTraceStats {
+  /** Final feature weights (summing to 1), by feature name. */
+  weights: Record<(typeof FEATURES)[number], number>;
+  linked: number;
+  /** Children whose every candidate was at its learned capacity. */
+  overCapacity: number;
+}
+
+/** Signed log binning around the middle bin. */
+function logBin(x: number, scale: number, resolution: number): number {
+  const v = Math.log2(1 + Math.abs(x) / scale) * resolution;
+  const b = x >= 0 ? 32 + Math.floor(v) : 31 - Math.floor(v);
+  return b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
+}
+
+function ratioBin(a: number, b: number): number {
+  const v = Math.floor(Math.log2((a + 1) / (b + 1)) * 3);
+  const bin = 32 + v;
+  return bin < 0 ? 0 : bin >= BINS ? BINS - 1 : bin;
+}
+
+export function deepTraceLinks(
+  model: SpanModel,
+  cand: Candidates,
+  links: Links,
+  fixed: Int32Array,
+  options: DeepTraceOptions,
+): DeepTraceStats {
+  const { children, offsets, parents, contained } = cand;
+  const C = parents.length;
+  const {
+    start,
+    end,
+    effectiveEnd,
+    suspectResponse,
+    thread,
+    reqSize,
+    endpoint,
+    downstream,
+    service,
+  } = model;
+
+  // Endpoint pairs (parent service, parent endpoint, child downstream), interned in candidate order.
+  const pairOf = new Int32Array(C);
+  const pairIds = new Map<number, number>();
+  const nEp = model.counts.endpoint;
+  const nDown = model.counts.downstream;
+  const childOf = new Int32Array(C);
+  for (let c = 0; c < children.length; c++) {
+    const child = children[c] as number;
+    for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
+      const g = parents[o] as number;
+      childOf[o] = c;
+      const key =
+        ((service[g] as number) * nEp + (endpoint[g] as number)) * nDown +
+        (downstream[child] as number);
+      let id = pairIds.get(key);
+      if (id === undefined) {
+        id = pairIds.size;
+        pairIds.set(key, id);
+      }
+      pairOf[o] = id;
+    }
+  }
+  const nPairs = pairIds.size;
+
+  // Static features and density bins.
+  const x = new Float32Array(C * F);
+  const bins = new Uint8Array(C * DENSITIES.length);
+  const affinity = endpointAffinity(model, cand, pairOf, nPairs);
+  for (let o = 0; o < C; o++) {
+    const child = children[childOf[o] as number] as number;
+    const g = parents[o] as number;
+    const row = o * F;
+    x[row + F_REQ] = options.reqSimilarity(g, child);
+    // A response known to belong to another request is no evidence either way.
+    x[row + F_RESP] = suspectResponse[child] ? 0 : options.respSimilarity(g, child);
+    x[row + F_AFF] = affinity[pairOf[o] as number] as number;
+    x[row + F_THREAD] = thread[g] === thread[child] ? 1 : 0;
+    x[row + F_CONT] = contained[o] as number;
+    const b = o * DENSITIES.length;
+    bins[b] = logBin((start[child] as number) - (start[g] as number), 1000, 3);
+    const childEnd = effectiveEnd[child] as number;
+    bins[b + 1] = logBin((end[g] as number) - childEnd, 1000, 3);
+    bins[b + 2] = ratioBin(
+      childEnd - (start[child] as number),
+      (end[g] as number) - (start[g] as number),
+    );
+    bins[b + 3] = ratioBin(reqSize[child] as number, reqSize[g] as number);
+  }
+
+  const hist = new Float64Array(nPairs * DENSITIES.length * BINS);
+  const chosen = new Int32Array(children.length).fill(-1); // candidate index per child
+  const weights = new Float64Array(F);
+  const capacity = new Int32Array(nPairs).fill(0x7fffffff);
+  let overCapacity = 0;
+
+  // Round 0 distributions: all candidates, one unit of weight per child.
+  for (let c = 0; c < children.length; c++) {
+    const from = offsets[c] as number;
+    const to = offsets[c + 1] as number;
+    if (to === from) continue;
+    const w = 1 / (to - from);
+    for (let o = from; o < to; o++) addToHistograms(hist, bins, pairOf, o, w);
+  }
+  applyDensities(x, bins, pairOf, hist, C);
+  separationWeights(x, offsets, children.length, weights);
+
+  for (let round = 0; round <= options.rounds; round++) {
+    if (round > 0) {
+      hist.fill(0);
+      for (let c = 0; c < children.length; c++) {
+        const o = chosen[c] as number;
+        if (o >= 0) addToHistograms(hist, bins, pairOf, o, 1);
+      }
+      applyDensities(x, bins, pairOf, hist, C);
+      agreementWeights(x, offsets, chosen, children.length, weights);
+      learnCapacity(chosen, pairOf, parents, nPairs, capacity);
+    }
+    overCapacity = select(x, weights, cand, pairOf, capacity, fixed, chosen);
+  }
+
+  let linked = 0;
+  for (let c = 0; c < children.length; c++) {
+    const o = chosen[c] as number;
+    if (o < 0) continue;
+    links.set(children[c] as number, parents[o] as number, LINK_INTRA, scoreOf(x, weights, o));
+    linked++;
+  }
+  const named = {} as DeepTraceStats["weights"];
+  FEATURES.forEach((f, k) => {
+    named[f] = weights[k] as number;
+  });
+  return { weights: named, linked, overCapacity };
+}
+
+function scoreOf(x: Float32Array, weights: Float64Array, o: number): number {
+  let s = 0;
+  const row = o * F;
+  for (let f = 0; f < F; f++) s += (weights[f] as number) * (x[row + f] as number);
+  return s < 0 ? 0 : Math.min(s, 1);
+}
+
+function addToHistograms(
+  hist: Float64Array,
+  bins: Uint8Array,
+  pairOf: Int32Array,
+  o: number,
+  w: number,
+): void {
+  const base = (pairOf[o] as number) * DENSITIES.length * BINS;
+  for (let d = 0; d < DENSITIES.length; d++) {
+    const at = base + d * BINS + (bins[o * DENSITIES.length + d] as number);
+    hist[at] = (hist[at] as number) + w;
+  }
+}
+
+/** Density features: lightly smoothed histogram value over the histogram's maximum. */
+function applyDensities(
+  x: Float32Array,
+  bins: Uint8Array,
+  pairOf: Int32Array,
+  hist: Float64Array,
+  C: number,
+) {
+  const nHist = hist.length / BINS;
+  const smooth = new Float64Array(hist.length);
+  for (let h = 0; h < nHist; h++) {
+    const base = h * BINS;
+    let max = 0;
+    for (let b = 0; b < BINS; b++) {
+      const left = b > 0 ? (hist[base + b - 1] as number) : 0;
+      const right = b < BINS - 1 ? (hist[base + b + 1] as number) : 0;
+      const v = (hist[base + b] as number) + 0.25 * (left + right);
+      smooth[base + b] = v;
+      if (v > max) max = v;
+    }
+    if (max > 0)
+      for (let b = 0; b < BINS; b++) smooth[base + b] = (smooth[base + b] as number) / max;
+  }
+  for (let o = 0; o < C; o++) {
+    const base = (pairOf[o] as number) * DENSITIES.length * BINS;
+    for (let d = 0; d < DENSITIES.length; d++) {
+      x[o * F + (DENSITIES[d] as number)] = smooth[
+        base + d * BINS + (bins[o * DENSITIES.length + d] as number)
+      ] as number;
+    }
+  }
+}
+
+/** Round 0: weigh each feature by its mean spread across the candidates of a child. */
+function separationWeights(
+  x: Float32Array,
+  offsets: Int32Array,
+  nChildren: number,
+  weights: Float64Array,
+) {
+  weights.fill(0);
+  let n = 0;
+  for (let c = 0; c < nChildren; c++) {
+    const from = offsets[c] as number;
+    const to = offsets[c + 1] as number;
+    if (to - from < 2) continue;
+    n++;
+    for (let f = 0; f < F; f++) {
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (let o = from; o < to; o++) {
+        const v = x[o * F + f] as number;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      weights[f] = (weights[f] as number) + (hi - lo);
+    }
+  }
+  normalise(weights, n);
+}
+
+/**
+ * Later rounds: a feature's weight is how much more often than chance its best candidate
+ * is the chosen parent, over children with a real choice.
+ */
+function agreementWeights(
+  x: Float32Array,
+  offsets: Int32Array,
+  chosen: Int32Array,
+  nChildren: number,
+  weights: Float64Array,
+) {
+  const agree = new Float64Array(F);
+  const chance = new Float64Array(F);
+  const count = new Float64Array(F);
+  for (let c = 0; c < nChildren; c++) {
+    const from = offsets[c] as number;
+    const to = offsets[c + 1] as number;
+    const pick = chosen[c] as number;
+    if (to - from < 2 || pick < 0) continue;
+    const k = to - from;
+    for (let f = 0; f < F; f++) {
+      let hi = Number.NEGATIVE_INFINITY;
+      let lo = Number.POSITIVE_INFINITY;
+      let ties = 0;
+      for (let o = from; o < to; o++) {
+        const v = x[o * F + f] as number;
+        if (v > hi) {
+          hi = v;
+          ties = 1;
+        } else if (v === hi) ties++;
+        if (v < lo) lo = v;
+      }
+      count[f] = (count[f] as number) + 1;
+      chance[f] = (chance[f] as number) + 1 / k;
+      // A feature that cannot tell the candidates apart says nothing.
+      if (hi === lo) {
+        agree[f] = (agree[f] as number) + 1 / k;
+        continue;
+      }
+      if ((x[pick * F + f] as number) === hi) agree[f] = (agree[f] as number) + 1 / ties;
+    }
+  }
+  for (let f = 0; f < F; f++) {
+    const cnt = count[f] as number;
+    const ch = chance[f] as number;
+    const skill = cnt - ch > 0 ? ((agree[f] as number) - ch) / (cnt - ch) : 0;
+    weights[f] = skill > 0 ? skill * skill : 0;
+  }
+  normalise(weights, 1);
+}
+
+function normalise(weights: Float64Array, n: number) {
+  let sum = 0;
+  for (let f = 0; f < F; f++) sum += weights[f] as number;
+  if (n === 0 || sum <= 0) {
+    // No child has a choice to make: any weighting gives the same links.
+    weights.fill(1 / F);
+    return;
+  }
+  for (let f = 0; f < F; f++) weights[f] = (weights[f] as number) / sum;
+}
+
+/**
+ * Calls a parent makes per downstream, per endpoint pair: the 95th percentile of the
+ * chosen children counts over parents that made at least one such call.
+ */
+function learnCapacity(
+  chosen: Int32Array,
+  pairOf: Int32Array,
+  parents: Int32Array,
+  nPairs: number,
+  capacity: Int32Array,
+) {
+  const perParent = new Map<number, number>(); // (parent, pair) -> count
+  for (let c = 0; c < chosen.length; c++) {
+    const o = chosen[c] as number;
+    if (o < 0) continue;
+    const key = (parents[o] as number) * nPairs + (pairOf[o] as number);
+    perParent.set(key, (perParent.get(key) ?? 0) + 1);
+  }
+  const counts: number[][] = Array.from({ length: nPairs }, () => []);
+  for (const [key, n] of perParent) (counts[key % nPairs] as number[]).push(n);
+  for (let p = 0; p < nPairs; p++) {
+    const list = (counts[p] as number[]).sort((a, b) => a - b);
+    capacity[p] =
+      list.length === 0
+        ? 0x7fffffff
+        : (list[Math.min(list.length - 1, Math.floor(list.length * 0.95))] as number);
+  }
+}
+
+/** Greedy selection in descending score under the capacity constraint. Returns children over capacity. */
+function select(
+  x: Float32Array,
+  weights: Float64Array,
+  cand: Candidates,
+  pairOf: Int32Array,
+  capacity: Int32Array,
+  fixed: Int32Array,
+  chosen: Int32Array,
+): number {
+  const { children, offsets, parents } = cand;
+  const C = parents.length;
+  const nPairs = capacity.length;
+  // Sort keys: quantised score descending, then candidate index (deterministic).
+  const keys = new Float64Array(C);
+  const Q = 1 << 21;
+  for (let o = 0; o < C; o++) keys[o] = (Q - Math.round(scoreOf(x, weights, o) * Q)) * 2 ** 31 + o;
+  keys.sort();
+  const childOfCand = new Int32Array(C);
+  for (let c = 0; c < children.length; c++) {
+    for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) childOfCand[o] = c;
+  }
+  chosen.fill(-1);
+  const used = new Map<number, number>();
+  for (let k = 0; k < C; k++) {
+    const o = (keys[k] as number) % 2 ** 31;
+    const c = childOfCand[o] as number;
+    if ((chosen[c] as number) >= 0 || (fixed[children[c] as number] as number) >= 0) continue;
+    const key = (parents[o] as number) * nPairs + (pairOf[o] as number);
+    const n = used.get(key) ?? 0;
+    if (n >= (capacity[pairOf[o] as number] as number)) continue;
+    used.set(key, n + 1);
+    chosen[c] = o;
+  }
+  // Children whose every candidate is full take their best candidate anyway.
+  let over = 0;
+  for (let c = 0; c < children.length; c++) {
+    if ((chosen[c] as number) >= 0 || (fixed[children[c] as number] as number) >= 0) continue;
+    let best = -1;
+    let bestScore = -1;
+    for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
+      const s = scoreOf(x, weights, o);
+      if (s > bestScore) {
+        best = o;
+        bestScore = s;
+      }
+    }
+    if (best >= 0) {
+      chosen[c] = best;
+      over++;
+    }
+  }
+  return over;
+}
+
+/**
+ * Endpoint-pair affinity per pair id: cosine similarity of the parent endpoint's and the
+ * child downstream's traffic (span counts) over AFFINITY_BUCKETS equal time buckets of
+ * the batch, counted per service.
+ */
+function endpointAffinity(
+  model: SpanModel,
+  cand: Candidates,
+  pairOf: Int32Array,
+  nPairs: number,
+): Float64Array {
+  const { start, service, endpoint, downstream, n } = model;
+  const result = new Float64Array(nPairs);
+  if (n === 0) return result;
+  const width = Math.max(
+    1e6,
+    ((start[n - 1] as number) - (start[0] as number) + 1) / AFFINITY_BUCKETS,
+  );
+  const bucket = (i: number) =>
+    Math.min(AFFINITY_BUCKETS - 1, Math.floor((start[i] as number) / width));
+  // Traffic vectors for the (service, endpoint) of parents and the (service, downstream) of children.
+  const parentKeys = new Map<number, Float64Array>();
+  const childKeys = new Map<number, Float64Array>();
+  const nEp = model.counts.endpoint;
+  const nDown = model.counts.downstream;
+  const pairParts: [number, number][] = new Array(nPairs);
+  const { children, offsets, parents } = cand;
+  for (let c = 0; c < children.length; c++) {
+    const child = children[c] as number;
+    for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
+      const g = parents[o] as number;
+      const pk = (service[g] as number) * nEp + (endpoint[g] as number);
+      const ck = (service[child] as number) * nDown + (downstream[child] as number);
+      if (!parentKeys.has(pk)) parentKeys.set(pk, new Float64Array(AFFINITY_BUCKETS));
+      if (!childKeys.has(ck)) childKeys.set(ck, new Float64Array(AFFINITY_BUCKETS));
+      pairParts[pairOf[o] as number] = [pk, ck];
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const dir = model.direction[i];
+    const vec =
+      dir === 1
+        ? parentKeys.get((service[i] as number) * nEp + (endpoint[i] as number))
+        : childKeys.get((service[i] as number) * nDown + (downstream[i] as number));
+    if (vec) vec[bucket(i)] = (vec[bucket(i)] as number) + 1;
+  }
+  for (let p = 0; p < nPairs; p++) {
+    const parts = pairParts[p];
+    if (!parts) continue;
+    const a = parentKeys.get(parts[0]) as Float64Array;
+    const b = childKeys.get(parts[1]) as Float64Array;
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let k = 0; k < AFFINITY_BUCKETS; k++) {
+      dot += (a[k] as number) * (b[k] as number);
+      na += (a[k] as number) ** 2;
+      nb += (b[k] as number) ** 2;
+    }
+    result[p] = na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+  }
+  return result;
+}

@@ -1,0 +1,125 @@
+/**
+ * Documents in, spans out. Each document is converted by the adapter of its format
+ * (given, or detected per document), malformed ones are rejected with a reason and
+ * counted, and nothing a document contains can crash the run.
+ *
+ * Elasticsearch hits (`{ _index, _id, _source }`) are unwrapped: the index names the
+ * agent (`spans_<agent>`) and the `_id` makes the span id deterministic.
+ */
+import type { Span } from "../gen/deeptrace/span/v1/span_pb.js";
+import { spanFromAgentDocument } from "./agent-document.js";
+import { agentForIndex, type DocumentContext } from "./document-context.js";
+import { isObject, MalformedDocument } from "./document-fields.js";
+import { spanFromFlatDocument } from "./flat-document.js";
+import { detectFormat, type SpanFormat } from "./format-detect.js";
+import { type IngestResult, MAX_EXAMPLES, type Rejection } from "./ingest-result.js";
+import { spanFromPair } from "./pairs-dump.js";
+import { unifyProcessServices } from "./service-identity.js";
+
+export interface IngestOptions {
+  /** Adapter to use; "auto" detects it per document. */
+  format: SpanFormat | "auto";
+  /** Index (or file name) of documents that do not name their own index. */
+  index: string;
+  /** Agent of documents without their own index; defaults to agentForIndex(index). */
+  agent?: string;
+  /** Clock offset (wall clock minus monotonic) per agent; 0 for agents not listed. */
+  clockOffsetsNs?: ReadonlyMap<string, bigint>;
+}
+
+const ADAPTERS: Record<SpanFormat, (doc: unknown, ctx: DocumentContext) => Span> = {
+  agent: spanFromAgentDocument,
+  flat: spanFromFlatDocument,
+  pairs: spanFromPair,
+};
+
+export class SpanIngestor {
+  private readonly spans: Span[] = [];
+  private readonly seen = new Set<string>();
+  private readonly reasons = new Map<string, number>();
+  private readonly examples: Rejection[] = [];
+  private readonly formats: Partial<Record<SpanFormat, number>> = {};
+  private read = 0;
+  private rejected = 0;
+
+  constructor(private readonly options: IngestOptions) {}
+
+  /** Convert one parsed document (position = its place in the input). */
+  add(document: unknown, position: number): void {
+    this.read++;
+    let doc = document;
+    let index = this.options.index;
+    let agent = this.options.agent ?? agentForIndex(index);
+    let docId: string | undefined;
+    if (isObject(doc) && isObject(doc._source)) {
+      if (typeof doc._index === "string" && doc._index) {
+        index = doc._index;
+        agent = agentForIndex(index);
+      }
+      if (typeof doc._id === "string" && doc._id) docId = doc._id;
+      doc = doc._source;
+    }
+    const format = this.options.format === "auto" ? detectFormat(doc) : this.options.format;
+    if (format === undefined) {
+      this.reject(position, "unrecognised document format");
+      return;
+    }
+    let span: Span;
+    try {
+      span = ADAPTERS[format](doc, {
+        agent,
+        index,
+        docId,
+        clockOffsetNs: this.options.clockOffsetsNs?.get(agent) ?? 0n,
+      });
+    } catch (err) {
+      if (err instanceof MalformedDocument) {
+        this.reject(position, `${format}: ${err.reason}`);
+        return;
+      }
+      throw err;
+    }
+    if (this.seen.has(span.spanId)) {
+      this.reject(position, "duplicate document (same span id)");
+      return;
+    }
+    this.seen.add(span.spanId);
+    this.spans.push(span);
+    this.formats[format] = (this.formats[format] ?? 0) + 1;
+  }
+
+  private reject(position: number, reason: string): void {
+    this.rejected++;
+    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+    if (this.examples.length < MAX_EXAMPLES) this.examples.push({ position, reason });
+  }
+
+  /** Count a document that could not even be parsed (a bad JSON line) as read and rejected. */
+  rejectUnparsed(position: number, reason: string): void {
+    this.read++;
+    this.reject(position, reason);
+  }
+
+  finish(): IngestResult {
+    unifyProcessServices(this.spans);
+    const reasons: Record<string, number> = {};
+    for (const key of [...this.reasons.keys()].sort())
+      reasons[key] = this.reasons.get(key) as number;
+    return {
+      spans: this.spans,
+      read: this.read,
+      rejected: this.rejected,
+      reasons,
+      examples: this.examples,
+      formats: this.formats,
+    };
+  }
+}
+
+/** Ingest an in-memory collection of documents. */
+export function ingestDocuments(docs: Iterable<unknown>, options: IngestOptions): IngestResult {
+  const ingestor = new SpanIngestor(options);
+  let position = 0;
+  for (const doc of docs) ingestor.add(doc, position++);
+  return ingestor.finish();
+}
