@@ -1,9 +1,37 @@
-import { TraceAssemblerService } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_assembler_service_pb";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  Algorithm as AlgorithmEnum,
+  TraceAssemblerService,
+} from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_assembler_service_pb";
 import type { HostedService } from "@deeptrace/shared/grpc/host-service";
-import { unimplemented } from "@deeptrace/shared/grpc/unimplemented";
+import type { Algorithm } from "../engine/assemble.js";
+import { InvalidPageTokenError, type TraceQueries } from "../query/trace-queries.js";
+import { assembleRequestSpans, type WindowSettings } from "../windows/window-processor.js";
+
+export interface StatsSnapshot {
+  windowsProcessed: bigint;
+  spansProcessed: bigint;
+  spansPerSecond: number;
+  tracesWritten: bigint;
+  redeliveries: bigint;
+  deadLetters: bigint;
+  pendingWindows: bigint;
+  lagNs: bigint;
+}
+
+export interface TraceAssemblerApiDependencies {
+  queries: TraceQueries;
+  settings: WindowSettings;
+  maxPageSize: number;
+  stats: () => Promise<StatsSnapshot>;
+}
+
+const DEFAULT_PAGE_SIZE = 50;
 
 /** The trace query and assembly API. */
-export function traceAssemblerService(): HostedService<typeof TraceAssemblerService> {
+export function traceAssemblerService(
+  deps: TraceAssemblerApiDependencies,
+): HostedService<typeof TraceAssemblerService> {
   return {
     service: TraceAssemblerService,
     roles: {
@@ -14,21 +42,92 @@ export function traceAssemblerService(): HostedService<typeof TraceAssemblerServ
       getStats: "viewer",
     },
     implementation: {
-      getTrace: () => {
-        throw unimplemented("GetTrace");
+      getTrace: async (request) => {
+        if (!request.traceId) {
+          throw new ConnectError("trace_id is required", Code.InvalidArgument);
+        }
+        const trace = await deps.queries.getTrace(request.traceId);
+        if (!trace) throw new ConnectError(`trace ${request.traceId} not found`, Code.NotFound);
+        return { trace };
       },
-      searchTraces: () => {
-        throw unimplemented("SearchTraces");
+      searchTraces: async (request) => {
+        checkRange(request.startTimeNs, request.endTimeNs);
+        if (request.minDurationNs < 0n) {
+          throw new ConnectError("min_duration_ns must not be negative", Code.InvalidArgument);
+        }
+        if (!["", "ok", "error"].includes(request.status)) {
+          throw new ConnectError(
+            `status must be "ok", "error" or empty, not ${JSON.stringify(request.status)}`,
+            Code.InvalidArgument,
+          );
+        }
+        if (request.pageSize > deps.maxPageSize) {
+          throw new ConnectError(
+            `page_size ${request.pageSize} is above the limit ${deps.maxPageSize}`,
+            Code.InvalidArgument,
+          );
+        }
+        try {
+          return await deps.queries.searchTraces({
+            ...request,
+            pageSize: request.pageSize || DEFAULT_PAGE_SIZE,
+          });
+        } catch (error) {
+          if (error instanceof InvalidPageTokenError) {
+            throw new ConnectError(error.message, Code.InvalidArgument);
+          }
+          throw error;
+        }
       },
-      getServiceGraph: () => {
-        throw unimplemented("GetServiceGraph");
+      getServiceGraph: async (request) => {
+        checkRange(request.startTimeNs, request.endTimeNs);
+        return {
+          graph: await deps.queries.getServiceGraph(request.startTimeNs, request.endTimeNs),
+        };
       },
-      assembleSpans: () => {
-        throw unimplemented("AssembleSpans");
+      assembleSpans: (request) => {
+        const hasWindow = request.windowStartNs !== 0n || request.windowEndNs !== 0n;
+        if (hasWindow && request.windowEndNs <= request.windowStartNs) {
+          throw new ConnectError(
+            "window_end_ns must be after window_start_ns (or both 0 for no window)",
+            Code.InvalidArgument,
+          );
+        }
+        const ids = new Set<string>();
+        for (const span of request.spans) {
+          if (!span.spanId)
+            throw new ConnectError("every span needs a span_id", Code.InvalidArgument);
+          if (ids.has(span.spanId)) {
+            throw new ConnectError(`span_id ${span.spanId} appears twice`, Code.InvalidArgument);
+          }
+          ids.add(span.spanId);
+        }
+        const settings = {
+          ...deps.settings,
+          algorithm: algorithmOf(request.algorithm, deps.settings.algorithm),
+        };
+        return assembleRequestSpans(
+          request.spans,
+          settings,
+          hasWindow ? { startNs: request.windowStartNs, endNs: request.windowEndNs } : undefined,
+        );
       },
-      getStats: () => {
-        throw unimplemented("GetStats");
-      },
+      getStats: async () => deps.stats(),
     },
   };
+}
+
+function checkRange(start: bigint, end: bigint): void {
+  if (start < 0n || end < 0n) {
+    throw new ConnectError("times must not be negative", Code.InvalidArgument);
+  }
+  if (start > 0n && end > 0n && end <= start) {
+    throw new ConnectError("end_time_ns must be after start_time_ns", Code.InvalidArgument);
+  }
+}
+
+function algorithmOf(value: AlgorithmEnum, fallback: Algorithm): Algorithm {
+  if (value === AlgorithmEnum.FIFO) return "fifo";
+  if (value === AlgorithmEnum.DEEPTRACE) return "deeptrace";
+  return fallback;
 }

@@ -1,0 +1,195 @@
+import { BulkWriter } from "@deeptrace/shared/elastic/bulk-writer";
+import { createElasticClient } from "@deeptrace/shared/elastic/client";
+import { ensureTraceIndices } from "@deeptrace/shared/elastic/index-templates";
+import { connectNats } from "@deeptrace/shared/nats/connect";
+import { ensureWindowStream } from "@deeptrace/shared/nats/window-stream";
+import type { ServiceParts, ServiceRuntime } from "@deeptrace/shared/service/run-service";
+import type { JetStreamManager, JsMsg } from "nats";
+import { type StatsSnapshot, traceAssemblerService } from "./api/trace-assembler-service.js";
+import { DeadLetters } from "./consumer/dead-letters.js";
+import { WindowConsumer } from "./consumer/window-consumer.js";
+import { ensureWindowConsumer } from "./consumer/window-consumer-setup.js";
+import { AssemblerMetrics } from "./metrics/assembler-metrics.js";
+import { AssemblerStats } from "./metrics/assembler-stats.js";
+import { TraceQueries } from "./query/trace-queries.js";
+import { assembleWindow, decodeWindow, type WindowSettings } from "./windows/window-processor.js";
+import { deleteOlderRevisions } from "./windows/window-revisions.js";
+
+/**
+ * The trace-assembler process: index templates and the shared consumer at start, then
+ * windows in (NATS) and documents out (Elasticsearch), plus the query API.
+ */
+export async function setupAssembler({
+  config,
+  logger,
+  registry,
+}: ServiceRuntime): Promise<ServiceParts> {
+  const section = config.trace_assembler;
+  const es = createElasticClient(config);
+  const indices = await withStartupRetry(logger, "Elasticsearch index templates", () =>
+    ensureTraceIndices(es, config.elastic.index_prefix),
+  );
+  const nc = await connectNats(config, "trace-assembler");
+  const jsm = await nc.jetstreamManager();
+  await ensureWindowStream(jsm, config);
+  await ensureWindowConsumer(jsm, config);
+  const js = nc.jetstream();
+  const consumer = await js.consumers.get(config.nats.stream, config.nats.consumer);
+
+  const metrics = new AssemblerMetrics(registry);
+  const stats = new AssemblerStats();
+  const writer = new BulkWriter(es, {
+    deadLetterIndex: indices.deadLetters,
+    maxDocuments: section.bulk_documents,
+    maxBytes: section.bulk_max_bytes,
+    concurrency: section.bulk_concurrency,
+    backoff: { initialMs: section.retry_initial_ms, maxMs: section.retry_max_ms },
+    deadlineMs: section.retry_deadline_ms,
+    onRetry: ({ attempt, delayMs, cause, documents }) => {
+      metrics.writeRetries.inc();
+      logger.warn({ attempt, delayMs, documents, cause }, "Elasticsearch write retried");
+    },
+  });
+  const deadLetters = new DeadLetters(js, writer, {
+    subject: config.nats.dead_letter_subject,
+    index: indices.deadLetters,
+    payloadBytes: section.dead_letter_payload_bytes,
+  });
+  const settings: WindowSettings = {
+    algorithm: section.algorithm,
+    useObservedIds: section.use_observed_ids,
+  };
+
+  const handle = async (msg: JsMsg, signal: AbortSignal) => {
+    const received = process.hrtime.bigint();
+    const window = decodeWindow(msg.data);
+    const assembled = assembleWindow(window, indices, settings);
+    const assembledAt = process.hrtime.bigint();
+    metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - received) / 1e9);
+    const result = await writer.write(assembled.documents, signal);
+    if (window.revision > 0) {
+      await deleteOlderRevisions(es, indices, window.windowId, window.revision);
+    }
+    const written = process.hrtime.bigint();
+    metrics.processingSeconds.observe({ stage: "write" }, Number(written - assembledAt) / 1e9);
+    metrics.processingSeconds.observe({ stage: "total" }, Number(written - received) / 1e9);
+    metrics.documents.inc({ outcome: "written" }, result.written);
+    metrics.documents.inc({ outcome: "dead_lettered" }, result.deadLettered);
+    metrics.windowWritten(assembled.summary);
+    stats.windowWritten(assembled.summary, written);
+    logger.debug(
+      { ...assembled.summary, ...result, seq: msg.info.streamSequence },
+      "window written",
+    );
+  };
+
+  const windows = new WindowConsumer(
+    consumer,
+    handle,
+    {
+      concurrency: section.concurrency,
+      fetchExpiresMs: section.fetch_expires_ms,
+      inProgressIntervalMs: section.in_progress_interval_ms,
+      nakDelayMs: section.nak_delay_ms,
+      maxDeliver: config.nats.max_deliver,
+      describeFailure: (msg, error) => ({
+        reason: `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? String(error)} (after ${msg.info.redeliveryCount} deliveries)`,
+        ...windowIdOf(msg),
+      }),
+      deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),
+      events: {
+        received: (msg) => {
+          stats.windowReceived(process.hrtime.bigint());
+          if (msg.info.redelivered) {
+            stats.redeliveries++;
+            metrics.redeliveries.inc();
+          }
+        },
+        nacked: () => metrics.windows.inc({ outcome: "nacked" }),
+        deadLettered: (_msg, why) => {
+          stats.deadLetters++;
+          metrics.windows.inc({ outcome: "dead_lettered" });
+          metrics.deadLetters.inc({ reason: why.reason.split(":")[0] ?? "unknown" });
+        },
+      },
+    },
+    logger,
+  );
+  windows.start();
+
+  const queries = new TraceQueries(es, indices);
+  return {
+    services: [
+      traceAssemblerService({
+        queries,
+        settings,
+        maxPageSize: section.max_page_size,
+        stats: () => statsSnapshot(stats, jsm, config.nats),
+      }),
+    ],
+    healthy: () => !nc.isClosed(),
+    stop: async () => {
+      await windows.stop(section.shutdown_grace_ms);
+      await nc.drain();
+      await es.close();
+    },
+  };
+}
+
+function windowIdOf(msg: JsMsg): { windowId?: string } {
+  try {
+    return { windowId: decodeWindow(msg.data).windowId };
+  } catch {
+    return {};
+  }
+}
+
+async function statsSnapshot(
+  stats: AssemblerStats,
+  jsm: JetStreamManager,
+  nats: { stream: string; consumer: string; subject: string },
+): Promise<StatsSnapshot> {
+  const info = await jsm.consumers.info(nats.stream, nats.consumer);
+  const pending = info.num_pending + info.num_ack_pending;
+  let lagNs = 0n;
+  if (pending > 0) {
+    // Acked windows are removed from the work-queue stream: the first window message after
+    // the ack floor is the oldest one not processed yet.
+    for (let seq = info.ack_floor.stream_seq + 1; seq <= info.ack_floor.stream_seq + 16; seq++) {
+      try {
+        const stored = await jsm.streams.getMessage(nats.stream, { seq });
+        if (stored.subject !== nats.subject) continue;
+        lagNs = BigInt(Date.now() - stored.time.getTime()) * 1_000_000n;
+        break;
+      } catch {
+        // Deleted (acked out of order) or never there: look at the next sequence.
+      }
+    }
+  }
+  return {
+    windowsProcessed: BigInt(stats.windowsProcessed),
+    spansProcessed: BigInt(stats.spansProcessed),
+    spansPerSecond: stats.spansPerSecond(),
+    tracesWritten: BigInt(stats.tracesWritten),
+    redeliveries: BigInt(stats.redeliveries),
+    deadLetters: BigInt(stats.deadLetters),
+    pendingWindows: BigInt(pending),
+    lagNs,
+  };
+}
+
+async function withStartupRetry<T>(
+  logger: ServiceRuntime["logger"],
+  what: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= 30) throw error;
+      logger.warn({ err: error, attempt }, `${what} not ready; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import {
+  backoffDelayMs,
+  batchDocuments,
+  classifyBulkItems,
+  classifyStatus,
+  deadLetterForRejection,
+  serializeDocument,
+} from "../../src/elastic/bulk-writer.js";
+
+describe("classifyStatus", () => {
+  it("stores 2xx, retries 429 and 5xx, rejects other 4xx", () => {
+    expect([200, 201].map(classifyStatus)).toEqual(["written", "written"]);
+    expect([429, 500, 502, 503].map(classifyStatus)).toEqual(["retry", "retry", "retry", "retry"]);
+    expect([400, 404, 409, 413].map(classifyStatus)).toEqual([
+      "reject",
+      "reject",
+      "reject",
+      "reject",
+    ]);
+  });
+});
+
+describe("classifyBulkItems", () => {
+  it("reads every item and keeps the reason of each failure", () => {
+    const result = classifyBulkItems(
+      [
+        { index: { _id: "a", status: 201 } },
+        {
+          index: {
+            _id: "b",
+            status: 429,
+            error: { type: "es_rejected_execution_exception", reason: "queue full" },
+          },
+        },
+        {
+          index: {
+            _id: "c",
+            status: 400,
+            error: { type: "document_parsing_exception", reason: "bad field" },
+          },
+        },
+        { index: { _id: "d", status: 200 } },
+      ],
+      ["a", "b", "c", "d"],
+    );
+    expect(result.written).toEqual([0, 3]);
+    expect(result.retry).toEqual([
+      { position: 1, status: 429, type: "es_rejected_execution_exception", reason: "queue full" },
+    ]);
+    expect(result.reject).toEqual([
+      { position: 2, status: 400, type: "document_parsing_exception", reason: "bad field" },
+    ]);
+  });
+
+  it("never counts a missing or mismatched item as written", () => {
+    const result = classifyBulkItems([{ index: { _id: "x", status: 201 } }], ["a", "b"]);
+    expect(result.written).toEqual([]);
+    expect(result.retry.map((f) => [f.position, f.type])).toEqual([
+      [0, "id_mismatch"],
+      [1, "missing_item"],
+    ]);
+  });
+});
+
+describe("backoffDelayMs", () => {
+  const options = { initialMs: 100, maxMs: 5_000 };
+  it("doubles the ceiling per attempt up to the maximum", () => {
+    const top = () => 1;
+    expect([0, 1, 2, 3, 6, 20].map((a) => backoffDelayMs(a, options, top))).toEqual([
+      100, 200, 400, 800, 5_000, 5_000,
+    ]);
+  });
+  it("jitters uniformly below the ceiling", () => {
+    expect(backoffDelayMs(3, options, () => 0)).toBe(0);
+    expect(backoffDelayMs(3, options, () => 0.5)).toBe(400);
+  });
+});
+
+describe("batchDocuments", () => {
+  const doc = (id: string, bytes: number) => ({ index: "i", id, source: "x".repeat(bytes) });
+  it("cuts by document count and by body size, keeping order", () => {
+    const docs = ["a", "b", "c", "d", "e"].map((id) => doc(id, 10));
+    expect(batchDocuments(docs, 2, 1_000_000).map((b) => b.map((d) => d.id))).toEqual([
+      ["a", "b"],
+      ["c", "d"],
+      ["e"],
+    ]);
+    const big = [doc("a", 500), doc("b", 500), doc("c", 10)];
+    expect(batchDocuments(big, 100, 700).map((b) => b.map((d) => d.id))).toEqual([
+      ["a"],
+      ["b", "c"],
+    ]);
+  });
+  it("sends a document larger than the limit alone", () => {
+    expect(batchDocuments([doc("a", 2_000)], 10, 100)).toHaveLength(1);
+  });
+});
+
+describe("serializeDocument and dead letters", () => {
+  it("writes bigints as exact decimal strings", () => {
+    expect(serializeDocument({ t: 1_700_000_000_123_456_789n })).toBe(
+      '{"t":"1700000000123456789"}',
+    );
+  });
+  it("records a rejected document with its reason under an id that a repeat overwrites", () => {
+    const letter = deadLetterForRejection(
+      "p-dead-letters",
+      { index: "p-traces", id: "t1", source: '{"x":1}' },
+      { position: 0, status: 400, type: "strict_dynamic_mapping_exception", reason: "no x" },
+    );
+    expect(letter.index).toBe("p-dead-letters");
+    expect(letter.id).toBe("doc:p-traces:t1");
+    const source = JSON.parse(letter.source);
+    expect(source).toMatchObject({
+      kind: "rejected_document",
+      reason: "strict_dynamic_mapping_exception: no x",
+      status: 400,
+      target_index: "p-traces",
+      target_id: "t1",
+      payload: '{"x":1}',
+    });
+  });
+});
