@@ -188,8 +188,9 @@ export function assemble(spans: readonly Span[], options: AssembleOptions): Asse
 
 /**
  * Catch responses the agent paired with the wrong request: a caller's Egress span and its
- * callee's Ingress span captured the same response, so when the two disagree the caller's
- * response (and with it its end time) belongs to another request. Such a span's
+ * callee's Ingress span captured the same response, so when the two disagree one of them
+ * belongs to another request: the one that ends later (it waited for a later response).
+ * When that is the caller, its response (and with it its end time) is not its own. Such a span's
  * effective end becomes the callee's end on the caller's clock, and its response is not
  * used as evidence. Returns how many spans were caught.
  */
@@ -201,8 +202,12 @@ function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult[
     const caller = model.spans[e] as Span;
     const callee = model.spans[g] as Span;
     if (!capturesDisagree(caller.respPayload, callee.respPayload)) continue;
+    // The side that waited longer got a later response than its own. When that is the
+    // callee, the caller's capture is fine.
+    const calleeEnd = (model.end[g] as number) - skewOf(e, g);
+    if ((model.end[e] as number) < calleeEnd) continue;
     model.suspectResponse[e] = 1;
-    model.effectiveEnd[e] = (model.end[g] as number) - skewOf(e, g);
+    model.effectiveEnd[e] = calleeEnd;
     caught++;
   }
   return caught;

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+/**
+ * deeptrace: the reconstruction engine on a file, no server needed.
+ *
+ *   deeptrace assemble --input FILE [--format auto|agent|flat|pairs] [--ground-truth FILE]
+ *                      [--out traces.ndjson] [--algo deeptrace|fifo] [--observed-ids] [--report]
+ *
+ * Reads span documents (JSON array, {"spans": [...]}, or NDJSON streamed line by line),
+ * assembles traces, writes them as NDJSON (protobuf JSON, one trace per line) and, with
+ * --report, prints what was read and rejected, the traces and links found, timings and,
+ * where ground truth exists (observed ids in payloads, or --ground-truth), accuracy.
+ * Bad flags or unreadable files exit with code 2 and a message naming the flag or file.
+ */
+import { createWriteStream } from "node:fs";
+import { access, constants, readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { parseArgs } from "node:util";
+import { toJsonString } from "@bufbuild/protobuf";
+import { TraceSchema } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
+import { SPAN_FORMATS, type SpanFormat } from "@deeptrace/shared/spans/format-detect";
+import { SpanIngestor } from "@deeptrace/shared/spans/ingest";
+import { type Algorithm, assemble } from "../engine/assemble.js";
+import {
+  type GroundTruth,
+  groundTruthFromObservedIds,
+  parseGroundTruth,
+} from "../scoring/ground-truth.js";
+import { score } from "../scoring/score.js";
+import { InputError, readDocuments } from "./read-input.js";
+import { formatReport } from "./report.js";
+
+const USAGE = `usage: deeptrace assemble --input FILE [--format auto|agent|flat|pairs] [--ground-truth FILE]
+                          [--out traces.ndjson] [--algo deeptrace|fifo] [--observed-ids] [--report]`;
+
+class UsageError extends Error {}
+
+interface AssembleArgs {
+  input: string;
+  format: SpanFormat | "auto";
+  groundTruth?: string;
+  out?: string;
+  algo: Algorithm;
+  observedIds: boolean;
+  report: boolean;
+}
+
+function parseCommand(argv: string[]): AssembleArgs {
+  const [command, ...rest] = argv;
+  if (command !== "assemble") {
+    throw new UsageError(command ? `unknown command "${command}"` : "missing command");
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        input: { type: "string" },
+        format: { type: "string", default: "auto" },
+        "ground-truth": { type: "string" },
+        out: { type: "string" },
+        algo: { type: "string", default: "deeptrace" },
+        "observed-ids": { type: "boolean", default: false },
+        report: { type: "boolean", default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const input = values.input;
+  if (typeof input !== "string" || input === "") throw new UsageError("--input FILE is required");
+  const format = values.format as string;
+  if (format !== "auto" && !SPAN_FORMATS.includes(format as SpanFormat)) {
+    throw new UsageError(`--format must be auto, agent, flat or pairs, not "${format}"`);
+  }
+  const algo = values.algo as string;
+  if (algo !== "deeptrace" && algo !== "fifo")
+    throw new UsageError(`--algo must be deeptrace or fifo, not "${algo}"`);
+  return {
+    input,
+    format: format as SpanFormat | "auto",
+    groundTruth: values["ground-truth"] as string | undefined,
+    out: values.out as string | undefined,
+    algo,
+    observedIds: values["observed-ids"] === true,
+    report: values.report === true,
+  };
+}
+
+async function readable(path: string, flag: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new UsageError(`${flag}: cannot read file ${path}`);
+  }
+}
+
+async function writeTraces(
+  path: string,
+  traces: ReturnType<typeof assemble>["traces"],
+): Promise<void> {
+  const out = createWriteStream(path, "utf8");
+  const failed = new Promise<never>((_, reject) => out.on("error", reject));
+  const write = async () => {
+    for (const t of traces) {
+      if (!out.write(`${toJsonString(TraceSchema, t)}\n`))
+        await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+    }
+    await new Promise<void>((resolve) => out.end(() => resolve()));
+  };
+  try {
+    await Promise.race([write(), failed]);
+  } catch (err) {
+    throw new UsageError(`--out: cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = parseCommand(argv);
+  await readable(args.input, "--input");
+  if (args.groundTruth) await readable(args.groundTruth, "--ground-truth");
+
+  const t0 = performance.now();
+  const index = basename(args.input, extname(args.input));
+  const ingestor = new SpanIngestor({ format: args.format, index });
+  try {
+    await readDocuments(args.input, ingestor);
+  } catch (err) {
+    if (err instanceof InputError) throw new UsageError(`--input: ${err.message}`);
+    throw err;
+  }
+  const ingest = ingestor.finish();
+  const t1 = performance.now();
+  const result = assemble(ingest.spans, { algorithm: args.algo, useObservedIds: args.observedIds });
+  const t2 = performance.now();
+  if (args.out) await writeTraces(args.out, result.traces);
+  const t3 = performance.now();
+
+  if (args.report) {
+    let truth: GroundTruth = groundTruthFromObservedIds(ingest.spans);
+    if (args.groundTruth) {
+      try {
+        truth = parseGroundTruth((await readFile(args.groundTruth, "utf8")).split("\n"));
+      } catch (err) {
+        throw new UsageError(`--ground-truth: ${(err as Error).message}`);
+      }
+    }
+    const accuracy = truth.requestOf.size > 0 ? score(result.traces, truth) : undefined;
+    process.stdout.write(
+      formatReport({
+        input: args.input,
+        algorithm: args.algo,
+        ingest,
+        stats: result.stats,
+        accuracy,
+        timingsMs: { ingest: t1 - t0, assemble: t2 - t1, write: t3 - t2 },
+      }),
+    );
+  }
+  return 0;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`deeptrace: ${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`deeptrace: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
