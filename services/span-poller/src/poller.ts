@@ -1,0 +1,805 @@
+import type { Config } from "@deeptrace/shared/config/schema";
+import { spanFromAgentDocument } from "@deeptrace/shared/spans/agent-document";
+import type { Client } from "@elastic/elasticsearch";
+import type { JetStreamClient } from "nats";
+import type { Logger } from "pino";
+import { Backoff, sleep } from "./backoff.js";
+import { alignDown, maxBig, msToNs, nowNs, toRawNs, toWallNs } from "./clock.js";
+import { type IndexHit, IndexReader, ReadCursor } from "./index-reader.js";
+import { Inventory, type InventoryAgent, type InventorySourceName } from "./inventory.js";
+import type { PollerMetrics } from "./metrics.js";
+import { WindowPublisher } from "./publisher.js";
+import { RateMeter } from "./rate-meter.js";
+import { type BufferedDoc, bufferedSpan, byStartThenId, SpanBuffer } from "./span-buffer.js";
+import { type PollerCursor, StateStore, type WindowRecord } from "./state-store.js";
+import { type AgentProgress, agentWatermark, globalWatermark } from "./watermark.js";
+import {
+  encodeWindow,
+  memberCount,
+  messageIdFor,
+  windowIdFor,
+  windowOverheadBytes,
+} from "./window-message.js";
+import { planWindow, type WindowPlan } from "./window-planner.js";
+
+export interface PollerDependencies {
+  config: Config;
+  logger: Logger;
+  es: Client;
+  js: JetStreamClient;
+  /** The NATS server's max_payload. */
+  maxPayload: number;
+  metrics: PollerMetrics;
+}
+
+interface AgentRuntime {
+  agent: InventoryAgent;
+  cursor: ReadCursor;
+  progress: AgentProgress;
+  firstSeenNs: bigint | undefined;
+  /** The agent's latest read did not reach the end of its index. */
+  backlog: boolean;
+  lastError: string | undefined;
+  retryAtMs: number;
+  backoff: Backoff;
+  rate: RateMeter;
+}
+
+export interface AgentStatus {
+  agent: string;
+  index: string;
+  cursorTimeNs: bigint;
+  cursorDocId: string;
+  watermarkNs: bigint;
+  lagNs: bigint;
+  spansPerSecond: number;
+  lastError: string;
+  clockOffsetNs: bigint;
+}
+
+export interface PollerStatus {
+  paused: boolean;
+  watermarkNs: bigint;
+  agents: AgentStatus[];
+  windowsPublished: bigint;
+  lateSpans: bigint;
+  repairs: bigint;
+  lastError: string;
+  inventorySource: InventorySourceName;
+  nextWindowStartNs: bigint;
+}
+
+type PublishKind = "new" | "repair" | "replay";
+
+/** Room left under max_payload for the message headers (Nats-Msg-Id and protocol). */
+const HEADER_ROOM_BYTES = 1024;
+/** Ranges per count request of the late-span check. */
+const COUNT_CHUNK = 500;
+
+/**
+ * The poller: reads every agent index in event-time order, keeps the watermark, cuts
+ * windows below it, publishes them durably and repairs windows that late spans reach.
+ * One loop does all reading and publishing; control calls that publish (Replay) take the
+ * same lock, so the cursor and window records are only ever changed by one task at a time.
+ */
+export class SpanPoller {
+  private readonly section;
+  private readonly windowNs: bigint;
+  private readonly marginNs: bigint;
+  private readonly latenessNs: bigint;
+  private readonly refreshMarginNs: bigint;
+  private readonly budgetBytes: number;
+  private readonly reader: IndexReader;
+  private readonly store: StateStore;
+  private readonly inventory: Inventory;
+  private readonly publisher: WindowPublisher;
+  private readonly buffer = new SpanBuffer();
+  private readonly agents = new Map<string, AgentRuntime>();
+  private cursor: PollerCursor = { nextStartNs: undefined, pending: undefined, agents: {} };
+  /** Published windows within the repair horizon, by start time. */
+  private recent: WindowRecord[] = [];
+  private initialized = false;
+  private paused = false;
+  private stopping = false;
+  private readonly hardStop = new AbortController();
+  private wake = new AbortController();
+  private loopDone: Promise<void> | undefined;
+  private lock: Promise<unknown> = Promise.resolve();
+  private lastInventoryMs = 0;
+  private lastRepairMs = 0;
+  private cursorDirty = false;
+  private lastError: string | undefined;
+  private inventorySource: InventorySourceName = "config";
+  private readonly totals = { windows: 0n, lateSpans: 0n, repairs: 0n };
+
+  constructor(private readonly deps: PollerDependencies) {
+    const { config } = deps;
+    this.section = config.span_poller;
+    this.windowNs = msToNs(this.section.window_ms);
+    this.marginNs = msToNs(this.section.margin_ms);
+    this.latenessNs = msToNs(this.section.allowed_lateness_ms);
+    this.refreshMarginNs = msToNs(this.section.refresh_margin_ms);
+    this.budgetBytes =
+      Math.min(deps.maxPayload, this.section.max_message_bytes ?? deps.maxPayload) -
+      HEADER_ROOM_BYTES;
+    this.reader = new IndexReader(deps.es, this.section.page_size);
+    this.store = new StateStore(deps.es, `${config.elastic.index_prefix}-poller-state`);
+    this.inventory = new Inventory(config);
+    this.publisher = new WindowPublisher(
+      deps.js,
+      config.nats.subject,
+      this.section.max_backoff_ms,
+      deps.metrics,
+      deps.logger,
+    );
+  }
+
+  start(): void {
+    this.loopDone = this.run();
+  }
+
+  /**
+   * Stops reading, finishes the window in hand (publish and record it) and saves the
+   * cursor. After graceMs an unfinished publish is abandoned: it stays recorded as pending
+   * and the next start re-publishes it under the same message id.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake.abort();
+    const timer = setTimeout(() => this.hardStop.abort(), graceMs);
+    try {
+      await this.loopDone;
+      if (this.initialized) {
+        await this.exclusive(async () => {
+          this.snapshotAgentCursors();
+          await this.durably("save cursor", () => this.store.saveCursor(this.cursor));
+        });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Readiness: the state store answered and the loop is not failing. */
+  healthy(): boolean {
+    return this.initialized && this.lastError === undefined;
+  }
+
+  setPaused(paused: boolean): boolean {
+    this.paused = paused;
+    this.deps.logger.info({ paused }, paused ? "poller paused" : "poller resumed");
+    if (!paused) this.wake.abort();
+    return this.paused;
+  }
+
+  status(): PollerStatus {
+    const now = nowNs();
+    const agents: AgentStatus[] = [];
+    for (const a of this.agents.values()) {
+      const watermark = this.watermarkOf(a) ?? 0n;
+      agents.push({
+        agent: a.agent.name,
+        index: a.agent.index,
+        cursorTimeNs:
+          a.cursor.rawTimeNs === undefined
+            ? 0n
+            : toWallNs(a.cursor.rawTimeNs, a.agent.clockOffsetNs),
+        cursorDocId: a.cursor.lastDocId ?? "",
+        watermarkNs: watermark,
+        lagNs: watermark === 0n ? 0n : now - watermark,
+        spansPerSecond: a.rate.perSecond(),
+        lastError: a.lastError ?? "",
+        clockOffsetNs: a.agent.clockOffsetNs,
+      });
+    }
+    agents.sort((x, y) => (x.agent < y.agent ? -1 : 1));
+    return {
+      paused: this.paused,
+      watermarkNs: this.watermark() ?? 0n,
+      agents,
+      windowsPublished: this.totals.windows,
+      lateSpans: this.totals.lateSpans,
+      repairs: this.totals.repairs,
+      lastError: this.lastError ?? this.publisher.lastError ?? "",
+      inventorySource: this.inventorySource,
+      nextWindowStartNs: this.cursor.nextStartNs ?? 0n,
+    };
+  }
+
+  /**
+   * Re-publishes the recorded windows overlapping [startNs, endNs) with a new revision,
+   * re-read from Elasticsearch. With agents, only windows holding documents of one of them.
+   * Messages always carry every agent's spans, so each stays self-contained.
+   */
+  async replay(startNs: bigint, endNs: bigint, agents: string[]): Promise<string[]> {
+    return this.exclusive(async () => {
+      const ids: string[] = [];
+      for (let token: bigint | undefined; ; ) {
+        const page = await this.store.windows({
+          fromNs: startNs,
+          toNs: endNs,
+          size: 500,
+          beforeStartNs: token,
+        });
+        for (const w of page) {
+          if (agents.length > 0 && !agents.some((name) => (w.documents[name] ?? 0) > 0)) continue;
+          ids.push((await this.republish(w, "replay")).msgId);
+        }
+        if (page.length < 500) break;
+        token = page[page.length - 1]?.startNs;
+      }
+      return ids;
+    });
+  }
+
+  listWindows(options: {
+    fromNs: bigint | undefined;
+    toNs: bigint | undefined;
+    size: number;
+    beforeStartNs: bigint | undefined;
+  }): Promise<WindowRecord[]> {
+    return this.store.windows(options);
+  }
+
+  // ---- the loop ----
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff(500, this.section.max_backoff_ms);
+    while (!this.stopping) {
+      let busy = false;
+      try {
+        busy = await this.exclusive(() => this.step());
+        this.lastError = undefined;
+        backoff.reset();
+      } catch (error) {
+        if (this.stopping) break;
+        this.lastError = (error as Error).message;
+        this.deps.metrics.elasticErrors.inc({ operation: "loop" });
+        const waitMs = backoff.fail();
+        this.deps.logger.warn({ err: error, retryInMs: waitMs }, "poller step failed; retrying");
+        await this.idle(waitMs);
+        continue;
+      }
+      if (!busy) await this.idle(this.section.poll_interval_ms);
+    }
+  }
+
+  /** One round: inventory, reads, due windows, late-span check. True when more is waiting. */
+  private async step(): Promise<boolean> {
+    if (!this.initialized) await this.initialize();
+    if (Date.now() - this.lastInventoryMs >= this.section.inventory_refresh_ms) {
+      await this.refreshInventory();
+    }
+    if (this.paused) return false;
+    const read = await this.pollAgents();
+    const published = await this.publishDueWindows();
+    if (!this.stopping && Date.now() - this.lastRepairMs >= this.section.repair_interval_ms) {
+      await this.checkLateSpans();
+      this.lastRepairMs = Date.now();
+    }
+    if (this.cursorDirty) {
+      this.snapshotAgentCursors();
+      await this.store.saveCursor(this.cursor);
+      this.cursorDirty = false;
+    }
+    this.updateGauges();
+    const backlog = [...this.agents.values()].some((a) => a.backlog && a.retryAtMs <= Date.now());
+    return backlog && (read > 0 || published > 0);
+  }
+
+  private async initialize(): Promise<void> {
+    await this.store.ensureIndex();
+    const saved = await this.store.loadCursor();
+    if (saved) {
+      this.cursor = saved;
+    } else if (this.section.start_from === "now") {
+      this.cursor.nextStartNs = alignDown(nowNs(), this.windowNs);
+    }
+    await this.refreshInventory();
+    const next = this.cursor.nextStartNs;
+    if (next !== undefined) {
+      this.recent = (
+        await this.store.windows({
+          fromNs: next - msToNs(this.section.repair_horizon_ms),
+          toNs: undefined,
+          size: 10_000,
+          ascending: true,
+        })
+      ).filter((w) => w.startNs < next);
+    }
+    this.initialized = true;
+    this.deps.logger.info(
+      {
+        nextStartNs: next?.toString(),
+        pending: this.cursor.pending?.msgId,
+        recentWindows: this.recent.length,
+        stateIndex: this.store.index,
+      },
+      "poller state loaded",
+    );
+    const pending = this.cursor.pending;
+    if (pending) {
+      const kind: PublishKind = pending.revision === 0 ? "new" : "repair";
+      // What the first attempt may have published is what the window record must say.
+      const { spans } = await this.readWindowFromElastic(pending);
+      await this.publishRecord(pending, kind, spans, { documents: pending.documents });
+    }
+  }
+
+  private async refreshInventory(): Promise<void> {
+    const snapshot = await this.inventory.refresh();
+    this.lastInventoryMs = Date.now();
+    if (snapshot.error) this.deps.logger.warn({ error: snapshot.error }, "agent inventory");
+    this.inventorySource = snapshot.source;
+    const seen = new Set<string>();
+    for (const agent of snapshot.agents) {
+      seen.add(agent.name);
+      const existing = this.agents.get(agent.name);
+      if (existing && existing.agent.index === agent.index) {
+        existing.agent = agent;
+        continue;
+      }
+      if (existing) this.buffer.removeAgent(agent.name);
+      this.agents.set(agent.name, {
+        agent,
+        cursor: new ReadCursor(this.startCursorFor(agent)),
+        progress: { maxSeenNs: undefined, caughtUpAtNs: undefined },
+        firstSeenNs: undefined,
+        backlog: false,
+        lastError: undefined,
+        retryAtMs: 0,
+        backoff: new Backoff(500, this.section.max_backoff_ms),
+        rate: new RateMeter(),
+      });
+      this.deps.logger.info(
+        { agent: agent.name, index: agent.index, source: this.inventorySource },
+        "agent added",
+      );
+    }
+    for (const name of [...this.agents.keys()]) {
+      if (seen.has(name)) continue;
+      this.agents.delete(name);
+      this.buffer.removeAgent(name);
+      this.deps.metrics.lag.remove({ agent: name });
+      this.deps.logger.info({ agent: name }, "agent removed");
+    }
+  }
+
+  /** Where a newly seen agent starts reading: the left margin of the next window. */
+  private startCursorFor(agent: InventoryAgent): bigint | undefined {
+    const next = this.cursor.nextStartNs;
+    return next === undefined ? undefined : toRawNs(next - this.marginNs, agent.clockOffsetNs);
+  }
+
+  // ---- reading ----
+
+  private async pollAgents(): Promise<number> {
+    let read = 0;
+    for (const a of this.agents.values()) {
+      if (this.stopping) break;
+      if (Date.now() < a.retryAtMs || this.readAheadReached(a)) continue;
+      try {
+        read += await this.pollAgent(a);
+        a.lastError = undefined;
+        a.backoff.reset();
+      } catch (error) {
+        a.lastError = (error as Error).message;
+        a.retryAtMs = Date.now() + a.backoff.fail();
+        this.deps.metrics.elasticErrors.inc({ operation: "read" });
+        this.deps.logger.warn({ agent: a.agent.name, err: error }, "reading agent index failed");
+      }
+    }
+    return read;
+  }
+
+  /**
+   * An agent that is far enough ahead of the next window waits for the others, so a
+   * backlog does not pile up in memory: its watermark already covers the next window.
+   */
+  private readAheadReached(a: AgentRuntime): boolean {
+    const next = this.cursor.nextStartNs;
+    const seen = a.progress.maxSeenNs;
+    if (next === undefined || seen === undefined) return false;
+    return seen >= next + 2n * this.windowNs + this.marginNs + this.latenessNs;
+  }
+
+  private async pollAgent(a: AgentRuntime): Promise<number> {
+    let read = 0;
+    const outcome = await this.reader.read(
+      {
+        index: a.agent.index,
+        fromRawNs: a.cursor.rawTimeNs,
+        maxPages: this.section.max_pages_per_poll,
+      },
+      (hits) => {
+        for (const hit of hits) {
+          if (!a.cursor.accept(hit)) continue;
+          const doc = this.convert(a, hit);
+          this.bufferDoc(a.agent.name, doc);
+          a.progress.maxSeenNs =
+            a.progress.maxSeenNs === undefined
+              ? doc.timeNs
+              : maxBig(a.progress.maxSeenNs, doc.timeNs);
+          if (a.firstSeenNs === undefined || doc.timeNs < a.firstSeenNs) a.firstSeenNs = doc.timeNs;
+          read++;
+        }
+      },
+    );
+    a.progress.caughtUpAtNs = outcome.caughtUp ? outcome.openedAtNs : undefined;
+    a.backlog = !outcome.caughtUp;
+    if (read > 0) {
+      a.rate.add(read);
+      this.deps.metrics.spansRead.inc({ agent: a.agent.name }, read);
+    }
+    return read;
+  }
+
+  /** An agent document as a buffered span; a rejected document is kept as a counted blank. */
+  private convert(a: AgentRuntime, hit: IndexHit): BufferedDoc {
+    const timeNs = toWallNs(hit.rawStartNs, a.agent.clockOffsetNs);
+    try {
+      const span = spanFromAgentDocument(hit.source, {
+        agent: a.agent.name,
+        index: a.agent.index,
+        docId: hit.docId,
+        clockOffsetNs: a.agent.clockOffsetNs,
+      });
+      return { ...bufferedSpan(span, hit.docId), timeNs };
+    } catch (error) {
+      this.deps.metrics.documentsRejected.inc({ agent: a.agent.name });
+      this.deps.logger.debug(
+        { agent: a.agent.name, docId: hit.docId, reason: (error as Error).message },
+        "document rejected",
+      );
+      return { timeNs, docId: hit.docId, span: undefined, bytes: 0 };
+    }
+  }
+
+  /** Buffers a document unless every window still to come starts after its margin. */
+  private bufferDoc(agent: string, doc: BufferedDoc): void {
+    const next = this.cursor.nextStartNs;
+    if (next !== undefined && doc.timeNs < next - this.marginNs) return;
+    this.buffer.add(agent, doc);
+  }
+
+  // ---- windows ----
+
+  private watermarkOf(a: AgentRuntime): bigint | undefined {
+    return agentWatermark(a.progress, {
+      allowedLatenessNs: this.latenessNs,
+      refreshMarginNs: this.refreshMarginNs,
+    });
+  }
+
+  private watermark(): bigint | undefined {
+    return globalWatermark([...this.agents.values()].map((a) => this.watermarkOf(a)));
+  }
+
+  private agentNames(): string[] {
+    return [...this.agents.keys()].sort();
+  }
+
+  private async publishDueWindows(): Promise<number> {
+    if (this.cursor.nextStartNs === undefined) this.chooseFirstWindow();
+    let published = 0;
+    while (!this.stopping && this.cursor.nextStartNs !== undefined) {
+      const watermark = this.watermark();
+      if (watermark === undefined) break;
+      const plan = planWindow(this.cursor.nextStartNs, watermark, this.buffer, {
+        windowNs: this.windowNs,
+        marginNs: this.marginNs,
+        budgetBytes: this.budgetBytes,
+        overheadBytes: windowOverheadBytes(this.agentNames()),
+      });
+      if (plan.kind === "wait") break;
+      if (plan.kind === "skip") {
+        this.advanceTo(plan.endNs);
+        this.cursorDirty = true;
+        continue;
+      }
+      if (plan.kind === "too-large") {
+        throw new Error(
+          `the spans starting at ${plan.startNs} alone need ${plan.bytes} bytes, more than the ` +
+            `${this.budgetBytes} bytes a message may have; raise the NATS max_payload`,
+        );
+      }
+      if (await this.mergeMissedDocuments(plan)) continue;
+      await this.publishNewWindow(plan);
+      published++;
+    }
+    return published;
+  }
+
+  /** With no stored state: the first window starts at the oldest span once every agent was read. */
+  private chooseFirstWindow(): void {
+    let first: bigint | undefined;
+    for (const a of this.agents.values()) {
+      if (this.watermarkOf(a) === undefined) return;
+      if (a.firstSeenNs !== undefined && (first === undefined || a.firstSeenNs < first)) {
+        first = a.firstSeenNs;
+      }
+    }
+    if (first === undefined) return;
+    this.cursor.nextStartNs = alignDown(first, this.windowNs);
+    this.cursorDirty = true;
+  }
+
+  private advanceTo(nextStartNs: bigint): void {
+    this.cursor.nextStartNs = nextStartNs;
+    this.buffer.dropBefore(nextStartNs - this.marginNs);
+  }
+
+  /**
+   * Before a window goes out, the documents of its range are counted in Elasticsearch: a
+   * document that became visible after the reader had passed its time (late refresh, late
+   * write) is read now and merged. True when something was merged (the plan is redone).
+   */
+  private async mergeMissedDocuments(
+    plan: Extract<WindowPlan, { kind: "window" }>,
+  ): Promise<boolean> {
+    const from = plan.startNs - plan.marginNs;
+    const to = plan.endNs + plan.marginNs;
+    let merged = false;
+    for (const a of this.agents.values()) {
+      const offset = a.agent.clockOffsetNs;
+      const counts = await this.reader.countRanges(a.agent.index, [
+        { key: "w", fromRawNs: toRawNs(from, offset), toRawNs: toRawNs(to, offset) },
+      ]);
+      if ((counts.get("w") ?? 0) <= this.buffer.documentsIn(a.agent.name, from, to)) continue;
+      const hits = await this.reader.readAll(
+        a.agent.index,
+        toRawNs(from, offset),
+        toRawNs(to, offset),
+      );
+      for (const hit of hits) {
+        const doc = this.convert(a, hit);
+        if (this.buffer.add(a.agent.name, doc)) merged = true;
+      }
+    }
+    if (merged)
+      this.deps.logger.info(
+        { startNs: plan.startNs.toString() },
+        "merged documents that became visible late",
+      );
+    return merged;
+  }
+
+  private async publishNewWindow(plan: Extract<WindowPlan, { kind: "window" }>): Promise<void> {
+    const from = plan.startNs - plan.marginNs;
+    const to = plan.endNs + plan.marginNs;
+    const documents: Record<string, number> = {};
+    for (const name of this.agents.keys())
+      documents[name] = this.buffer.documentsIn(name, from, to);
+    const windowId = windowIdFor(plan.startNs, plan.endNs);
+    const record = this.recordFor(windowId, plan.startNs, plan.endNs, plan.marginNs, 0);
+    await this.publishRecord(record, "new", this.buffer.spansIn(from, to), { documents });
+  }
+
+  private recordFor(
+    windowId: string,
+    startNs: bigint,
+    endNs: bigint,
+    marginNs: bigint,
+    revision: number,
+  ): WindowRecord {
+    return {
+      windowId,
+      startNs,
+      endNs,
+      marginNs,
+      revision,
+      msgId: messageIdFor(windowId, revision),
+      spanCount: 0,
+      memberCount: 0,
+      payloadBytes: 0,
+      publishedAtNs: 0n,
+      documents: {},
+    };
+  }
+
+  /**
+   * Publishes one window message durably: recorded as pending first, then published until
+   * JetStream stores it, then recorded as published with the cursor moved past it.
+   */
+  private async publishRecord(
+    base: WindowRecord,
+    kind: PublishKind,
+    spans: BufferedDocSpans,
+    counts: { documents: Record<string, number> },
+  ): Promise<WindowRecord> {
+    const data = encodeWindow({
+      windowId: base.windowId,
+      startNs: base.startNs,
+      endNs: base.endNs,
+      marginNs: base.marginNs,
+      revision: base.revision,
+      spans,
+      agents: this.agentNames(),
+    });
+    const record: WindowRecord = {
+      ...base,
+      spanCount: spans.length,
+      memberCount: memberCount(spans, base.startNs, base.endNs),
+      payloadBytes: data.length,
+      documents: counts.documents,
+    };
+    if (this.cursor.pending?.msgId !== record.msgId) {
+      this.cursor.pending = record;
+      await this.store.saveCursor(this.cursor);
+    }
+    const ack = await this.publisher.publish(record.msgId, data, this.hardStop.signal);
+    record.publishedAtNs = nowNs();
+    this.cursor.pending = undefined;
+    if (
+      kind === "new" &&
+      (this.cursor.nextStartNs === undefined || record.endNs > this.cursor.nextStartNs)
+    ) {
+      this.advanceTo(record.endNs);
+    }
+    this.remember(record);
+    this.snapshotAgentCursors();
+    await this.durably("record window", () => this.store.saveWindow(record, this.cursor));
+    this.cursorDirty = false;
+    const m = this.deps.metrics;
+    m.windowsPublished.inc({ kind });
+    if (kind === "new") m.spansPublished.inc(record.memberCount);
+    m.windowBytes.observe(data.length);
+    this.totals.windows++;
+    this.deps.logger.debug(
+      {
+        msgId: record.msgId,
+        kind,
+        spans: record.spanCount,
+        members: record.memberCount,
+        bytes: data.length,
+        duplicate: ack.duplicate,
+      },
+      "window published",
+    );
+    return record;
+  }
+
+  private remember(record: WindowRecord): void {
+    const horizonStart =
+      (this.cursor.nextStartNs ?? record.endNs) - msToNs(this.section.repair_horizon_ms);
+    this.recent = this.recent.filter(
+      (w) => w.windowId !== record.windowId && w.endNs >= horizonStart,
+    );
+    this.recent.push(record);
+    this.recent.sort((x, y) => (x.startNs < y.startNs ? -1 : x.startNs > y.startNs ? 1 : 0));
+  }
+
+  // ---- late spans ----
+
+  /**
+   * Counts the documents of every recent window's range again; a window whose range now
+   * holds more documents of some agent than its message was built from is re-read and
+   * re-published with the next revision.
+   */
+  private async checkLateSpans(): Promise<void> {
+    if (this.recent.length === 0) return;
+    const due = new Set<string>();
+    for (const a of this.agents.values()) {
+      const offset = a.agent.clockOffsetNs;
+      for (let i = 0; i < this.recent.length; i += COUNT_CHUNK) {
+        const chunk = this.recent.slice(i, i + COUNT_CHUNK);
+        const counts = await this.reader.countRanges(
+          a.agent.index,
+          chunk.map((w) => ({
+            key: w.windowId,
+            fromRawNs: toRawNs(w.startNs - w.marginNs, offset),
+            toRawNs: toRawNs(w.endNs + w.marginNs, offset),
+          })),
+        );
+        for (const w of chunk) {
+          if ((counts.get(w.windowId) ?? 0) > (w.documents[a.agent.name] ?? 0)) due.add(w.windowId);
+        }
+      }
+    }
+    for (const w of [...this.recent]) {
+      if (this.stopping) return;
+      if (due.has(w.windowId)) await this.republish(w, "repair");
+    }
+  }
+
+  /** Re-reads a published window from Elasticsearch and publishes its next revision. */
+  private async republish(w: WindowRecord, kind: "repair" | "replay"): Promise<WindowRecord> {
+    const { spans, documents } = await this.readWindowFromElastic(w);
+    const base = this.recordFor(w.windowId, w.startNs, w.endNs, w.marginNs, w.revision + 1);
+    const record = await this.publishRecord(base, kind, spans, { documents });
+    if (kind === "repair") {
+      const late = Math.max(0, record.memberCount - w.memberCount);
+      this.deps.metrics.repairs.inc();
+      this.deps.metrics.lateSpans.inc(late);
+      this.totals.repairs++;
+      this.totals.lateSpans += BigInt(late);
+      this.deps.logger.info({ msgId: record.msgId, lateSpans: late }, "window repaired");
+    }
+    return record;
+  }
+
+  /** Every agent's documents of a window's range, read fresh (also merged into the buffer). */
+  private async readWindowFromElastic(
+    w: WindowRecord,
+  ): Promise<{ spans: BufferedDocSpans; documents: Record<string, number> }> {
+    const from = w.startNs - w.marginNs;
+    const to = w.endNs + w.marginNs;
+    const spans: BufferedDocSpans = [];
+    const documents: Record<string, number> = {};
+    for (const a of this.agents.values()) {
+      const offset = a.agent.clockOffsetNs;
+      const hits = await this.reader.readAll(
+        a.agent.index,
+        toRawNs(from, offset),
+        toRawNs(to, offset),
+      );
+      documents[a.agent.name] = hits.length;
+      for (const hit of hits) {
+        const doc = this.convert(a, hit);
+        if (doc.span) spans.push(doc.span);
+        this.bufferDoc(a.agent.name, doc);
+      }
+    }
+    return { spans: spans.sort(byStartThenId), documents };
+  }
+
+  // ---- helpers ----
+
+  private snapshotAgentCursors(): void {
+    const agents: PollerCursor["agents"] = {};
+    for (const a of this.agents.values()) {
+      if (a.cursor.rawTimeNs === undefined) continue;
+      agents[a.agent.name] = {
+        rawTimeNs: a.cursor.rawTimeNs.toString(),
+        docId: a.cursor.lastDocId ?? "",
+      };
+    }
+    this.cursor.agents = agents;
+  }
+
+  private updateGauges(): void {
+    const now = nowNs();
+    for (const a of this.agents.values()) {
+      const w = this.watermarkOf(a);
+      if (w !== undefined)
+        this.deps.metrics.lag.set({ agent: a.agent.name }, Number(now - w) / 1e9);
+    }
+    if (this.cursor.nextStartNs !== undefined) {
+      this.deps.metrics.publishLag.set(Number(now - this.cursor.nextStartNs) / 1e9);
+    }
+  }
+
+  /** Retries an Elasticsearch write that must not be lost until it succeeds or the hard stop. */
+  private async durably(what: string, write: () => Promise<void>): Promise<void> {
+    const backoff = new Backoff(200, this.section.max_backoff_ms);
+    for (;;) {
+      try {
+        await write();
+        return;
+      } catch (error) {
+        if (this.hardStop.signal.aborted) throw error;
+        this.deps.metrics.elasticErrors.inc({ operation: "state" });
+        const waitMs = backoff.fail();
+        this.deps.logger.warn(
+          { err: error, what, retryInMs: waitMs },
+          "state write failed; retrying",
+        );
+        await sleep(waitMs, this.hardStop.signal);
+      }
+    }
+  }
+
+  private async idle(ms: number): Promise<void> {
+    if (this.stopping) return;
+    this.wake = new AbortController();
+    await sleep(ms, this.wake.signal);
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(task, task);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+type BufferedDocSpans = NonNullable<BufferedDoc["span"]>[];
