@@ -1,10 +1,12 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { BulkWriter } from "@deeptrace/shared/elastic/bulk-writer";
 import { createElasticClient } from "@deeptrace/shared/elastic/client";
-import { ensureTraceIndices } from "@deeptrace/shared/elastic/index-templates";
+import { ensureTraceIndices, traceIndices } from "@deeptrace/shared/elastic/index-templates";
 import { connectNats } from "@deeptrace/shared/nats/connect";
 import { ensureWindowStream } from "@deeptrace/shared/nats/window-stream";
 import type { ServiceParts, ServiceRuntime } from "@deeptrace/shared/service/run-service";
-import type { JetStreamManager, JsMsg } from "nats";
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, NatsConnection } from "nats";
 import { type StatsSnapshot, traceAssemblerService } from "./api/trace-assembler-service.js";
 import { DeadLetters } from "./consumer/dead-letters.js";
 import { WindowConsumer } from "./consumer/window-consumer.js";
@@ -16,8 +18,10 @@ import { assembleWindow, decodeWindow, type WindowSettings } from "./windows/win
 import { deleteOlderRevisions } from "./windows/window-revisions.js";
 
 /**
- * The trace-assembler process: index templates and the shared consumer at start, then
- * windows in (NATS) and documents out (Elasticsearch), plus the query API.
+ * The trace-assembler process. The gRPC API is up at once; in the background it creates the
+ * index templates and the shared consumer (retrying until Elasticsearch and NATS answer,
+ * while /healthz reports not ready), then takes windows from NATS and writes documents to
+ * Elasticsearch.
  */
 export async function setupAssembler({
   config,
@@ -26,96 +30,125 @@ export async function setupAssembler({
 }: ServiceRuntime): Promise<ServiceParts> {
   const section = config.trace_assembler;
   const es = createElasticClient(config);
-  const indices = await withStartupRetry(logger, "Elasticsearch index templates", () =>
-    ensureTraceIndices(es, config.elastic.index_prefix),
-  );
-  const nc = await connectNats(config, "trace-assembler");
-  const jsm = await nc.jetstreamManager();
-  await ensureWindowStream(jsm, config);
-  await ensureWindowConsumer(jsm, config);
-  const js = nc.jetstream();
-  const consumer = await js.consumers.get(config.nats.stream, config.nats.consumer);
-
+  const indices = traceIndices(config.elastic.index_prefix);
   const metrics = new AssemblerMetrics(registry);
   const stats = new AssemblerStats();
-  const writer = new BulkWriter(es, {
-    deadLetterIndex: indices.deadLetters,
-    maxDocuments: section.bulk_documents,
-    maxBytes: section.bulk_max_bytes,
-    concurrency: section.bulk_concurrency,
-    backoff: { initialMs: section.retry_initial_ms, maxMs: section.retry_max_ms },
-    deadlineMs: section.retry_deadline_ms,
-    onRetry: ({ attempt, delayMs, cause, documents }) => {
-      metrics.writeRetries.inc();
-      logger.warn({ attempt, delayMs, documents, cause }, "Elasticsearch write retried");
-    },
-  });
-  const deadLetters = new DeadLetters(js, writer, {
-    subject: config.nats.dead_letter_subject,
-    index: indices.deadLetters,
-    payloadBytes: section.dead_letter_payload_bytes,
-  });
   const settings: WindowSettings = {
     algorithm: section.algorithm,
     useObservedIds: section.use_observed_ids,
   };
+  const starting = new AbortController();
+  let running: { nc: NatsConnection; jsm: JetStreamManager; windows: WindowConsumer } | undefined;
 
-  const handle = async (msg: JsMsg, signal: AbortSignal) => {
-    const received = process.hrtime.bigint();
-    const window = decodeWindow(msg.data);
-    const assembled = assembleWindow(window, indices, settings);
-    const assembledAt = process.hrtime.bigint();
-    metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - received) / 1e9);
-    const result = await writer.write(assembled.documents, signal);
-    if (window.revision > 0) {
-      await deleteOlderRevisions(es, indices, window.windowId, window.revision);
+  const start = async () => {
+    await untilDone(logger, "Elasticsearch index templates", starting.signal, () =>
+      ensureTraceIndices(es, config.elastic.index_prefix),
+    );
+    const nc = await untilDone(logger, "NATS connection", starting.signal, () =>
+      connectNats(config, "trace-assembler"),
+    );
+    const jsm = await nc.jetstreamManager();
+    await ensureWindowStream(jsm, config);
+    await ensureWindowConsumer(jsm, config);
+    const js = nc.jetstream();
+    const consumer = await js.consumers.get(config.nats.stream, config.nats.consumer);
+    const windows = windowConsumer(consumer, js);
+    if (starting.signal.aborted) {
+      await nc.drain();
+      return;
     }
-    const written = process.hrtime.bigint();
-    metrics.processingSeconds.observe({ stage: "write" }, Number(written - assembledAt) / 1e9);
-    metrics.processingSeconds.observe({ stage: "total" }, Number(written - received) / 1e9);
-    metrics.documents.inc({ outcome: "written" }, result.written);
-    metrics.documents.inc({ outcome: "dead_lettered" }, result.deadLettered);
-    metrics.windowWritten(assembled.summary);
-    stats.windowWritten(assembled.summary, written);
-    logger.debug(
-      { ...assembled.summary, ...result, seq: msg.info.streamSequence },
-      "window written",
+    windows.start();
+    running = { nc, jsm, windows };
+    logger.info(
+      { stream: config.nats.stream, consumer: config.nats.consumer },
+      "consuming windows",
     );
   };
 
-  const windows = new WindowConsumer(
-    consumer,
-    handle,
-    {
-      concurrency: section.concurrency,
-      fetchExpiresMs: section.fetch_expires_ms,
-      inProgressIntervalMs: section.in_progress_interval_ms,
-      nakDelayMs: section.nak_delay_ms,
-      maxDeliver: config.nats.max_deliver,
-      describeFailure: (msg, error) => ({
-        reason: `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? String(error)} (after ${msg.info.redeliveryCount} deliveries)`,
-        ...windowIdOf(msg),
-      }),
-      deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),
-      events: {
-        received: (msg) => {
-          stats.windowReceived(process.hrtime.bigint());
-          if (msg.info.redelivered) {
-            stats.redeliveries++;
-            metrics.redeliveries.inc();
-          }
-        },
-        nacked: () => metrics.windows.inc({ outcome: "nacked" }),
-        deadLettered: (_msg, why) => {
-          stats.deadLetters++;
-          metrics.windows.inc({ outcome: "dead_lettered" });
-          metrics.deadLetters.inc({ reason: why.reason.split(":")[0] ?? "unknown" });
+  const windowConsumer = (consumer: Consumer, js: JetStreamClient) => {
+    const writer = new BulkWriter(es, {
+      deadLetterIndex: indices.deadLetters,
+      maxDocuments: section.bulk_documents,
+      maxBytes: section.bulk_max_bytes,
+      concurrency: section.bulk_concurrency,
+      backoff: { initialMs: section.retry_initial_ms, maxMs: section.retry_max_ms },
+      deadlineMs: section.retry_deadline_ms,
+      onRetry: ({ attempt, delayMs, cause, documents }) => {
+        metrics.writeRetries.inc();
+        logger.warn({ attempt, delayMs, documents, cause }, "Elasticsearch write retried");
+      },
+    });
+    const deadLetters = new DeadLetters(js, writer, {
+      subject: config.nats.dead_letter_subject,
+      index: indices.deadLetters,
+      payloadBytes: section.dead_letter_payload_bytes,
+    });
+    const handle = async (msg: JsMsg, signal: AbortSignal) => {
+      const received = process.hrtime.bigint();
+      const window = decodeWindow(msg.data);
+      const assembled = assembleWindow(window, indices, settings);
+      const assembledAt = process.hrtime.bigint();
+      logger.debug(
+        { windowId: window.windowId, documents: assembled.documents.length },
+        "window assembled",
+      );
+      const result = await writer.write(assembled.documents, signal);
+      if (window.revision > 0) {
+        await deleteOlderRevisions(es, indices, window.windowId, window.revision);
+      }
+      const written = process.hrtime.bigint();
+      metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - received) / 1e9);
+      metrics.processingSeconds.observe({ stage: "write" }, Number(written - assembledAt) / 1e9);
+      metrics.processingSeconds.observe({ stage: "total" }, Number(written - received) / 1e9);
+      metrics.documents.inc({ outcome: "written" }, result.written);
+      metrics.documents.inc({ outcome: "dead_lettered" }, result.deadLettered);
+      metrics.windowWritten(assembled.summary);
+      stats.windowWritten(assembled.summary, written);
+      logger.debug(
+        { ...assembled.summary, ...result, seq: msg.info.streamSequence },
+        "window written",
+      );
+    };
+    return new WindowConsumer(
+      consumer,
+      handle,
+      {
+        concurrency: section.concurrency,
+        fetchExpiresMs: section.fetch_expires_ms,
+        inProgressIntervalMs: section.in_progress_interval_ms,
+        nakDelayMs: section.nak_delay_ms,
+        maxDeliver: config.nats.max_deliver,
+        describeFailure: (msg, error) => ({
+          reason: `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? String(error)} (after ${msg.info.redeliveryCount} deliveries)`,
+          ...windowIdOf(msg),
+        }),
+        deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),
+        events: {
+          received: (msg) => {
+            stats.windowReceived(process.hrtime.bigint());
+            if (msg.info.redelivered) {
+              stats.redeliveries++;
+              metrics.redeliveries.inc();
+            }
+          },
+          nacked: () => metrics.windows.inc({ outcome: "nacked" }),
+          deadLettered: (_msg, why) => {
+            stats.deadLetters++;
+            metrics.windows.inc({ outcome: "dead_lettered" });
+            metrics.deadLetters.inc({ reason: why.reason.split(":")[0] ?? "unknown" });
+          },
         },
       },
-    },
-    logger,
-  );
-  windows.start();
+      logger,
+    );
+  };
+
+  const started = start().catch((error: unknown) => {
+    if (!starting.signal.aborted) {
+      logger.fatal({ err: error }, "trace-assembler could not start consuming windows");
+      process.exit(1);
+    }
+  });
 
   const queries = new TraceQueries(es, indices);
   return {
@@ -124,13 +157,20 @@ export async function setupAssembler({
         queries,
         settings,
         maxPageSize: section.max_page_size,
-        stats: () => statsSnapshot(stats, jsm, config.nats),
+        stats: () => {
+          if (!running) throw new ConnectError("not connected to NATS yet", Code.Unavailable);
+          return statsSnapshot(stats, running.jsm, config.nats);
+        },
       }),
     ],
-    healthy: () => !nc.isClosed(),
+    healthy: () => running !== undefined && !running.nc.isClosed(),
     stop: async () => {
-      await windows.stop(section.shutdown_grace_ms);
-      await nc.drain();
+      starting.abort();
+      await started;
+      if (running) {
+        await running.windows.stop(section.shutdown_grace_ms);
+        await running.nc.drain();
+      }
       await es.close();
     },
   };
@@ -178,18 +218,22 @@ async function statsSnapshot(
   };
 }
 
-async function withStartupRetry<T>(
+/** Runs `step` until it succeeds or `signal` aborts, one attempt per second, logging failures. */
+async function untilDone<T>(
   logger: ServiceRuntime["logger"],
   what: string,
-  run: () => Promise<T>,
+  signal: AbortSignal,
+  step: () => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await run();
+      return await step();
     } catch (error) {
-      if (attempt >= 30) throw error;
-      logger.warn({ err: error, attempt }, `${what} not ready; retrying`);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      if (signal.aborted) throw error;
+      if (attempt === 1 || attempt % 30 === 0) {
+        logger.warn({ err: error, attempt }, `${what} not ready; retrying`);
+      }
+      await sleep(1_000, undefined, { signal });
     }
   }
 }

@@ -132,8 +132,16 @@ const serviceGraphMappings = {
     error_count: long,
     latency_sum_ns: long,
     latency_max_ns: long,
-    /** Pre-aggregated durations, so percentiles can be computed over any set of windows. */
-    latency: { type: "histogram" },
+    /**
+     * Log-scale duration histogram (bucket index, count), so percentiles can be computed over
+     * any set of windows. Nested, not the x-pack `histogram` type, which the basic
+     * distribution lacks.
+     */
+    latency_buckets: {
+      type: "nested",
+      dynamic: "strict",
+      properties: { bucket: integer, count: long },
+    },
   },
 } as const;
 

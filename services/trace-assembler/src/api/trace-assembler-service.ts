@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isTransientRequestError } from "@deeptrace/shared/elastic/bulk-writer";
 import {
   Algorithm as AlgorithmEnum,
   TraceAssemblerService,
@@ -46,7 +47,7 @@ export function traceAssemblerService(
         if (!request.traceId) {
           throw new ConnectError("trace_id is required", Code.InvalidArgument);
         }
-        const trace = await deps.queries.getTrace(request.traceId);
+        const trace = await elastic(() => deps.queries.getTrace(request.traceId));
         if (!trace) throw new ConnectError(`trace ${request.traceId} not found`, Code.NotFound);
         return { trace };
       },
@@ -68,10 +69,12 @@ export function traceAssemblerService(
           );
         }
         try {
-          return await deps.queries.searchTraces({
-            ...request,
-            pageSize: request.pageSize || DEFAULT_PAGE_SIZE,
-          });
+          return await elastic(() =>
+            deps.queries.searchTraces({
+              ...request,
+              pageSize: request.pageSize || DEFAULT_PAGE_SIZE,
+            }),
+          );
         } catch (error) {
           if (error instanceof InvalidPageTokenError) {
             throw new ConnectError(error.message, Code.InvalidArgument);
@@ -82,7 +85,9 @@ export function traceAssemblerService(
       getServiceGraph: async (request) => {
         checkRange(request.startTimeNs, request.endTimeNs);
         return {
-          graph: await deps.queries.getServiceGraph(request.startTimeNs, request.endTimeNs),
+          graph: await elastic(() =>
+            deps.queries.getServiceGraph(request.startTimeNs, request.endTimeNs),
+          ),
         };
       },
       assembleSpans: (request) => {
@@ -115,6 +120,21 @@ export function traceAssemblerService(
       getStats: async () => deps.stats(),
     },
   };
+}
+
+/** Runs a query; Elasticsearch being unreachable or overloaded becomes UNAVAILABLE. */
+async function elastic<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    if (isTransientRequestError(error)) {
+      throw new ConnectError(
+        `Elasticsearch unavailable: ${(error as Error).message}`,
+        Code.Unavailable,
+      );
+    }
+    throw error;
+  }
 }
 
 function checkRange(start: bigint, end: bigint): void {

@@ -8,18 +8,31 @@ import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
 import { generateWorkload } from "@deeptrace/shared/workload/generator";
 import type { WorkloadOptions } from "@deeptrace/shared/workload/options";
 
-/** Spans of a generated workload, normalised to wall clock like the poller does. */
-export function workloadSpans(options: Partial<WorkloadOptions>): Span[] {
-  const { spans, manifest } = generateWorkload(options);
-  const clockOffsetsNs = new Map(manifest.agents.map((a) => [a.agent, BigInt(a.clockOffsetNs)]));
-  const result = ingestDocuments(
-    spans.map(({ line }) => ({ _index: line.index, _id: line.id, _source: line.doc })),
-    { format: "agent", index: "spans", clockOffsetsNs },
+/** A generated workload as agent documents, their clock offsets and the normalised spans. */
+export interface WorkloadSpans {
+  /** Search-hit shaped agent documents, as the span-poller reads them. */
+  documents: Array<{ _index: string; _id: string; _source: unknown }>;
+  /** The measured clock offset per agent (what the poller applies). */
+  clockOffsetsNs: Map<string, bigint>;
+  /** The documents normalised to wall clock, as the span-poller puts them in windows. */
+  spans: Span[];
+}
+
+export function workloadSpans(options: Partial<WorkloadOptions>): WorkloadSpans {
+  const generated = generateWorkload(options);
+  const clockOffsetsNs = new Map(
+    generated.manifest.agents.map((a) => [a.agent, BigInt(a.recordedClockOffsetNs)]),
   );
+  const documents = generated.spans.map(({ line }) => ({
+    _index: line.index,
+    _id: line.id,
+    _source: line.doc as unknown,
+  }));
+  const result = ingestDocuments(documents, { format: "agent", index: "spans", clockOffsetsNs });
   if (result.rejected > 0) {
     throw new Error(`workload spans rejected: ${JSON.stringify(result.reasons)}`);
   }
-  return result.spans;
+  return { documents, clockOffsetsNs, spans: result.spans };
 }
 
 /**

@@ -79,6 +79,10 @@ export class WindowConsumer {
 
   private async settle(msg: JsMsg): Promise<void> {
     this.options.events?.received?.(msg);
+    this.logger.debug(
+      { seq: msg.info.streamSequence, deliveries: msg.info.redeliveryCount },
+      "window received",
+    );
     const heartbeat = setInterval(() => msg.working(), this.options.inProgressIntervalMs);
     try {
       await this.handler(msg, this.abort.signal);

@@ -9,6 +9,26 @@ import {
 /** Histogram buckets per doubling of the duration: about 9% relative error on percentiles. */
 const BUCKETS_PER_OCTAVE = 4;
 
+/**
+ * The duration below which `fraction` of the counted durations lie, from merged bucket
+ * counts (the bucket's representative value); 0 when nothing was counted.
+ */
+export function percentileFromBuckets(
+  buckets: ReadonlyArray<{ bucket: number; count: number }>,
+  fraction: number,
+): number {
+  const sorted = [...buckets].sort((a, b) => a.bucket - b.bucket);
+  const total = sorted.reduce((sum, b) => sum + b.count, 0);
+  if (total === 0) return 0;
+  const rank = Math.max(1, Math.ceil(fraction * total));
+  let seen = 0;
+  for (const b of sorted) {
+    seen += b.count;
+    if (seen >= rank) return bucketValue(b.bucket);
+  }
+  return bucketValue((sorted[sorted.length - 1] as { bucket: number }).bucket);
+}
+
 /** Calls (or spans) summed for one node or edge of one window. */
 export interface GraphAccumulator {
   count: number;
@@ -152,14 +172,7 @@ function stats(acc: GraphAccumulator) {
     error_count: acc.errors,
     latency_sum_ns: acc.sumNs,
     latency_max_ns: acc.maxNs,
-    ...(indices.length > 0
-      ? {
-          latency: {
-            values: indices.map(bucketValue),
-            counts: indices.map((i) => acc.buckets.get(i) as number),
-          },
-        }
-      : {}),
+    latency_buckets: indices.map((bucket) => ({ bucket, count: acc.buckets.get(bucket) })),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   type Trace,
 } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import type { Client } from "@elastic/elasticsearch";
+import { percentileFromBuckets } from "../documents/graph-documents.js";
 import { toBigInt, traceFromDocument } from "../documents/trace-documents.js";
 import {
   decodePageToken,
@@ -112,8 +113,15 @@ export class TraceQueries {
       errors: { sum: { field: "error_count" } },
       latency_sum: { sum: { field: "latency_sum_ns" } },
       latency_max: { max: { field: "latency_max_ns" } },
-      latency_count: { value_count: { field: "latency" } },
-      latency_pct: { percentiles: { field: "latency", percents: [50, 90, 99] } },
+      latency: {
+        nested: { path: "latency_buckets" },
+        aggs: {
+          buckets: {
+            terms: { field: "latency_buckets.bucket", size: 1_024 },
+            aggs: { count: { sum: { field: "latency_buckets.count" } } },
+          },
+        },
+      },
       first: { min: { field: "window_start_ns" } },
       last: { max: { field: "window_end_ns" } },
     };
@@ -200,15 +208,23 @@ function metric(bucket: CompositeBucket, name: string): number | undefined {
 }
 
 function latency(bucket: CompositeBucket) {
-  const count = metric(bucket, "latency_count") ?? 0;
-  const percentiles = ((bucket.latency_pct as { values?: Record<string, number | null> })?.values ??
-    {}) as Record<string, number | null>;
-  const pct = (p: string) => BigInt(Math.round(percentiles[p] ?? 0));
+  const terms = (bucket.latency as { buckets?: { buckets?: TermsBucket[] } } | undefined)?.buckets;
+  const merged = (terms?.buckets ?? []).map((b) => ({
+    bucket: Number(b.key),
+    count: Math.round(b.count?.value ?? 0),
+  }));
+  const count = merged.reduce((sum, b) => sum + b.count, 0);
+  const pct = (fraction: number) => BigInt(Math.round(percentileFromBuckets(merged, fraction)));
   return {
-    p50Ns: count > 0 ? pct("50.0") : 0n,
-    p90Ns: count > 0 ? pct("90.0") : 0n,
-    p99Ns: count > 0 ? pct("99.0") : 0n,
+    p50Ns: pct(0.5),
+    p90Ns: pct(0.9),
+    p99Ns: pct(0.99),
     maxNs: toBigInt(Math.round(metric(bucket, "latency_max") ?? 0)),
     meanNs: count > 0 ? BigInt(Math.round((metric(bucket, "latency_sum") ?? 0) / count)) : 0n,
   };
+}
+
+interface TermsBucket {
+  key: number | string;
+  count?: { value?: number };
 }
