@@ -3,8 +3,9 @@
  * (given, or detected per document), malformed ones are rejected with a reason and
  * counted, and nothing a document contains can crash the run.
  *
- * Elasticsearch hits (`{ _index, _id, _source }`) are unwrapped: the index names the
- * agent (`spans_<agent>`) and the `_id` makes the span id deterministic.
+ * Wrapped documents are unwrapped: Elasticsearch hits `{ _index, _id, _source }` and the
+ * workload generator's lines `{ index, id, doc }`. The index names the agent
+ * (`spans_<agent>`) and the id makes the span id deterministic.
  */
 import type { Span } from "../gen/deeptrace/span/v1/span_pb.js";
 import { spanFromAgentDocument } from "./agent-document.js";
@@ -51,13 +52,14 @@ export class SpanIngestor {
     let index = this.options.index;
     let agent = this.options.agent ?? agentForIndex(index);
     let docId: string | undefined;
-    if (isObject(doc) && isObject(doc._source)) {
-      if (typeof doc._index === "string" && doc._index) {
-        index = doc._index;
+    const wrapper = unwrap(doc);
+    if (wrapper) {
+      if (wrapper.index) {
+        index = wrapper.index;
         agent = agentForIndex(index);
       }
-      if (typeof doc._id === "string" && doc._id) docId = doc._id;
-      doc = doc._source;
+      docId = wrapper.id;
+      doc = wrapper.doc;
     }
     const format = this.options.format === "auto" ? detectFormat(doc) : this.options.format;
     if (format === undefined) {
@@ -114,6 +116,24 @@ export class SpanIngestor {
       formats: this.formats,
     };
   }
+}
+
+/** A wrapped document's parts, or undefined when `value` is a bare document. */
+function unwrap(value: unknown): { index?: string; id?: string; doc: unknown } | undefined {
+  if (!isObject(value)) return undefined;
+  const [indexKey, idKey, docKey] = isObject(value._source)
+    ? ["_index", "_id", "_source"]
+    : isObject(value.doc) && !("tag" in value)
+      ? ["index", "id", "doc"]
+      : [];
+  if (docKey === undefined || indexKey === undefined || idKey === undefined) return undefined;
+  const index = value[indexKey];
+  const id = value[idKey];
+  return {
+    index: typeof index === "string" && index ? index : undefined,
+    id: typeof id === "string" && id ? id : undefined,
+    doc: value[docKey],
+  };
 }
 
 /** Ingest an in-memory collection of documents. */

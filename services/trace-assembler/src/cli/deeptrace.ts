@@ -3,7 +3,11 @@
  * deeptrace: the reconstruction engine on a file, no server needed.
  *
  *   deeptrace assemble --input FILE [--format auto|agent|flat|pairs] [--ground-truth FILE]
- *                      [--out traces.ndjson] [--algo deeptrace|fifo] [--observed-ids] [--report]
+ *                      [--clock-offsets FILE] [--out traces.ndjson] [--algo deeptrace|fifo]
+ *                      [--observed-ids] [--report]
+ *
+ * --clock-offsets gives each agent's clock offset (wall clock minus monotonic clock): a
+ * JSON object {"<agent>": "<ns>"} or a workload manifest with agents[].recordedClockOffsetNs.
  *
  * Reads span documents (JSON array, {"spans": [...]}, or NDJSON streamed line by line),
  * assembles traces, writes them as NDJSON (protobuf JSON, one trace per line) and, with
@@ -30,7 +34,8 @@ import { InputError, readDocuments } from "./read-input.js";
 import { formatReport } from "./report.js";
 
 const USAGE = `usage: deeptrace assemble --input FILE [--format auto|agent|flat|pairs] [--ground-truth FILE]
-                          [--out traces.ndjson] [--algo deeptrace|fifo] [--observed-ids] [--report]`;
+                          [--clock-offsets FILE] [--out traces.ndjson] [--algo deeptrace|fifo]
+                          [--observed-ids] [--report]`;
 
 class UsageError extends Error {}
 
@@ -38,6 +43,7 @@ interface AssembleArgs {
   input: string;
   format: SpanFormat | "auto";
   groundTruth?: string;
+  clockOffsets?: string;
   out?: string;
   algo: Algorithm;
   observedIds: boolean;
@@ -59,6 +65,7 @@ function parseCommand(argv: string[]): AssembleArgs {
         input: { type: "string" },
         format: { type: "string", default: "auto" },
         "ground-truth": { type: "string" },
+        "clock-offsets": { type: "string" },
         out: { type: "string" },
         algo: { type: "string", default: "deeptrace" },
         "observed-ids": { type: "boolean", default: false },
@@ -81,6 +88,7 @@ function parseCommand(argv: string[]): AssembleArgs {
     input,
     format: format as SpanFormat | "auto",
     groundTruth: values["ground-truth"] as string | undefined,
+    clockOffsets: values["clock-offsets"] as string | undefined,
     out: values.out as string | undefined,
     algo,
     observedIds: values["observed-ids"] === true,
@@ -94,6 +102,30 @@ async function readable(path: string, flag: string): Promise<void> {
   } catch {
     throw new UsageError(`${flag}: cannot read file ${path}`);
   }
+}
+
+async function readClockOffsets(path: string): Promise<Map<string, bigint>> {
+  await readable(path, "--clock-offsets");
+  const offsets = new Map<string, bigint>();
+  try {
+    const doc = JSON.parse(await readFile(path, "utf8")) as unknown;
+    const agents = (doc as { agents?: unknown }).agents;
+    const entries: [unknown, unknown][] = Array.isArray(agents)
+      ? agents.map((a: { agent?: unknown; recordedClockOffsetNs?: unknown }) => [
+          a.agent,
+          a.recordedClockOffsetNs,
+        ])
+      : Object.entries(doc as object);
+    for (const [agent, ns] of entries) {
+      if (typeof agent !== "string" || !(typeof ns === "string" || typeof ns === "number")) {
+        throw new Error("expected agent names mapped to offsets in ns");
+      }
+      offsets.set(agent, BigInt(ns));
+    }
+  } catch (err) {
+    throw new UsageError(`--clock-offsets: ${path}: ${(err as Error).message}`);
+  }
+  return offsets;
 }
 
 async function writeTraces(
@@ -120,10 +152,11 @@ async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv);
   await readable(args.input, "--input");
   if (args.groundTruth) await readable(args.groundTruth, "--ground-truth");
+  const clockOffsetsNs = args.clockOffsets ? await readClockOffsets(args.clockOffsets) : undefined;
 
   const t0 = performance.now();
   const index = basename(args.input, extname(args.input));
-  const ingestor = new SpanIngestor({ format: args.format, index });
+  const ingestor = new SpanIngestor({ format: args.format, index, clockOffsetsNs });
   try {
     await readDocuments(args.input, ingestor);
   } catch (err) {
