@@ -15,6 +15,7 @@ const HOSTILE = [
   "`id`",
   "a; rm -rf /",
   "x && y || z",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell expansion is the point
   "$HOME ${PATH} $1 $@ $*",
   "*?[a-z]",
   "\\n\\t\\",
