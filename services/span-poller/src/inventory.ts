@@ -27,7 +27,7 @@ export function configInventory(config: Config): InventoryAgent[] {
   return config.agents.map(({ agent_info }) => ({
     name: agent_info.agent_name,
     index: `spans_${agent_info.agent_name}`,
-    clockOffsetNs: offsets[agent_info.agent_name] ?? 0n,
+    clockOffsetNs: BigInt(offsets[agent_info.agent_name] ?? 0),
     state: "configured",
   }));
 }
@@ -64,7 +64,9 @@ export class Inventory {
         name: agent.name,
         index: agent.spanIndex || `spans_${agent.name}`,
         clockOffsetNs:
-          agent.clockOffsetMeasuredAtNs > 0n ? agent.clockOffsetNs : (offsets[agent.name] ?? 0n),
+          agent.clockOffsetMeasuredAtNs > 0n
+            ? agent.clockOffsetNs
+            : BigInt(offsets[agent.name] ?? 0),
         state: AgentState[agent.state] ?? String(agent.state),
       }));
       return { agents: this.lastFromManager, source: "agent-manager" };

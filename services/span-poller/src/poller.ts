@@ -510,7 +510,10 @@ export class SpanPoller {
     return published;
   }
 
-  /** With no stored state: the first window starts at the oldest span once every agent was read. */
+  /**
+   * With no stored state: the first window starts at the oldest span (less the allowed
+   * lateness) once every agent was read.
+   */
   private chooseFirstWindow(): void {
     let first: bigint | undefined;
     for (const a of this.agents.values()) {
@@ -520,7 +523,8 @@ export class SpanPoller {
       }
     }
     if (first === undefined) return;
-    this.cursor.nextStartNs = alignDown(first, this.windowNs);
+    // Spans up to the allowed lateness older than the first one seen may still arrive.
+    this.cursor.nextStartNs = alignDown(first - this.latenessNs, this.windowNs);
     this.cursorDirty = true;
   }
 

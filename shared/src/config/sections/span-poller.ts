@@ -4,18 +4,16 @@ import { type ConfigFields, serviceKeys } from "../fields.js";
 /**
  * A clock offset in nanoseconds (wall clock minus monotonic clock). Real offsets are near
  * 1.7e18 and exceed the doubles TOML numbers become, so they are written as digit strings;
- * small offsets may be plain integers.
+ * small offsets may be plain integers. Kept as a decimal string (the effective
+ * configuration is printed as JSON); the poller reads it with BigInt().
  */
 const offsetNs = z.union([
-  z
-    .string()
-    .regex(/^-?\d+$/, "expected an integer number of nanoseconds as a string")
-    .transform((s) => BigInt(s)),
+  z.string().regex(/^-?\d+$/, "expected an integer number of nanoseconds as a string"),
   z
     .number()
     .int()
     .refine(Number.isSafeInteger, "offsets beyond 2^53 must be written as strings")
-    .transform((n) => BigInt(n)),
+    .transform((n) => String(n)),
 ]);
 
 /** `[span_poller]`: reads agent span indices and publishes windows. */
