@@ -52,7 +52,7 @@ export async function setupAssembler({
     await ensureWindowConsumer(jsm, config);
     const js = nc.jetstream();
     const consumer = await js.consumers.get(config.nats.stream, config.nats.consumer);
-    const windows = windowConsumer(consumer, js);
+    const windows = windowConsumer(consumer, js, jsm);
     if (starting.signal.aborted) {
       await nc.drain();
       return;
@@ -65,7 +65,7 @@ export async function setupAssembler({
     );
   };
 
-  const windowConsumer = (consumer: Consumer, js: JetStreamClient) => {
+  const windowConsumer = (consumer: Consumer, js: JetStreamClient, jsm: JetStreamManager) => {
     const writer = new BulkWriter(es, {
       deadLetterIndex: indices.deadLetters,
       maxDocuments: section.bulk_documents,
@@ -123,6 +123,9 @@ export async function setupAssembler({
           ...windowIdOf(msg),
         }),
         deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),
+        removeFromStream: async (msg) => {
+          await jsm.streams.deleteMessage(msg.info.stream, msg.info.streamSequence, false);
+        },
         events: {
           received: (msg) => {
             stats.windowReceived(process.hrtime.bigint());

@@ -17,6 +17,11 @@ export interface WindowConsumerOptions {
   /** Why a message that failed on its last delivery is given up (window id when known). */
   describeFailure: (msg: JsMsg, error: unknown) => DeadLetterReason;
   deadLetter: (msg: JsMsg, why: DeadLetterReason, signal: AbortSignal) => Promise<void>;
+  /**
+   * Removes a terminated message from the stream: a work-queue stream keeps terminated
+   * messages, and a dead letter already holds a copy.
+   */
+  removeFromStream: (msg: JsMsg) => Promise<void>;
   events?: {
     received?: (msg: JsMsg) => void;
     nacked?: (msg: JsMsg, error: unknown) => void;
@@ -112,6 +117,7 @@ export class WindowConsumer {
     try {
       await this.options.deadLetter(msg, why, this.abort.signal);
       msg.term(why.reason.slice(0, 200));
+      await this.options.removeFromStream(msg);
       this.logger.error({ ...context, reason: why.reason }, "window dead-lettered");
       this.options.events?.deadLettered?.(msg, why);
     } catch (deadLetterError) {
