@@ -48,6 +48,9 @@ export interface OperationHooks {
  * operation with a result naming it.
  */
 export class AgentOperations {
+  /** The tail of each agent's operation queue: operations on one agent never overlap. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly pool: ConnectionPool,
     private readonly inventory: Inventory,
@@ -60,7 +63,24 @@ export class AgentOperations {
     return renderAgentConfig(agent, this.render);
   }
 
-  async run(
+  /** Runs an operation once the agent's previous one finished. */
+  run(
+    operation: OperationName,
+    agent: AgentRecord,
+    progress: ProgressSink,
+    signal?: AbortSignal,
+  ): Promise<OperationResult> {
+    const previous = this.#queues.get(agent.name) ?? Promise.resolve();
+    const next = previous.then(() => this.#run(operation, agent, progress, signal));
+    const tail = next.catch(() => undefined);
+    this.#queues.set(agent.name, tail);
+    void tail.then(() => {
+      if (this.#queues.get(agent.name) === tail) this.#queues.delete(agent.name);
+    });
+    return next;
+  }
+
+  async #run(
     operation: OperationName,
     agent: AgentRecord,
     progress: ProgressSink,
