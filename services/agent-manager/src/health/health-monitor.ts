@@ -1,6 +1,5 @@
 import type { Logger } from "@deeptrace/shared/logging/logger";
 import type { Client } from "@elastic/elasticsearch";
-import { mapLimited } from "../fleet/run-fleet.js";
 import { nowNs } from "../inventory/agent-status.js";
 import type { Inventory, InventoryEntry } from "../inventory/inventory.js";
 import { fetchAgentStatus } from "../lifecycle/agent-api.js";
@@ -32,8 +31,11 @@ export interface MonitorSettings {
 export class HealthMonitor {
   readonly #busy = new Map<string, number>();
   readonly #runningSince = new Map<string, number>();
+  /** Agents waiting for or in a probe; a slow (unreachable) host never delays the others. */
+  readonly #queued = new Set<string>();
+  readonly #pending: string[] = [];
+  readonly #active = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
-  #round: Promise<void> | undefined;
 
   constructor(
     private readonly inventory: Inventory,
@@ -45,15 +47,42 @@ export class HealthMonitor {
   ) {}
 
   start(): void {
-    this.#timer = setInterval(() => {
-      if (!this.#round) this.#round = this.probeAll().finally(() => (this.#round = undefined));
-    }, this.settings.intervalMs);
-    this.#round = this.probeAll().finally(() => (this.#round = undefined));
+    this.#timer = setInterval(() => this.#schedule(), this.settings.intervalMs);
+    this.#schedule();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#round;
+    this.#pending.length = 0;
+    await Promise.all([...this.#active]);
+  }
+
+  /** Queues every agent that is neither worked on nor already queued, and runs probes up to the limit. */
+  #schedule(): void {
+    for (const { agent } of this.inventory.list()) {
+      if (this.#busy.has(agent.name) || this.#queued.has(agent.name)) continue;
+      this.#queued.add(agent.name);
+      this.#pending.push(agent.name);
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#active.size < this.settings.concurrency && this.#pending.length > 0) {
+      const name = this.#pending.shift() as string;
+      if (this.#busy.has(name)) {
+        this.#queued.delete(name);
+        continue;
+      }
+      const probe: Promise<void> = this.probe(name)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#active.delete(probe);
+          this.#queued.delete(name);
+          this.#pump();
+        });
+      this.#active.add(probe);
+    }
   }
 
   /** Marks agents as worked on, so periodic probes skip them; returns the release function. */
@@ -68,14 +97,15 @@ export class HealthMonitor {
     };
   }
 
-  async probeAll(): Promise<void> {
-    const entries = this.inventory.list().filter((e) => !this.#busy.has(e.agent.name));
-    await mapLimited(entries, this.settings.concurrency, (entry) => this.#probeSafely(entry));
-  }
-
   /** Probes one agent now (after an operation on it). */
   async probe(name: string): Promise<void> {
-    await this.#probeSafely(this.inventory.get(name));
+    let entry: InventoryEntry;
+    try {
+      entry = this.inventory.get(name);
+    } catch {
+      return; // removed meanwhile
+    }
+    await this.#probeSafely(entry);
   }
 
   async #probeSafely(entry: InventoryEntry): Promise<void> {
