@@ -65,11 +65,12 @@ dead_letter_subject = "${setup.deadLetterSubject}"
 consumer = "${setup.consumer}"
 max_deliver = ${options.maxDeliver ?? 4}
 ack_wait_ms = ${options.ackWaitMs ?? 4_000}
+# JetStream reserves this much file storage per stream: keep tests small.
+stream_max_bytes = ${64 * 1024 * 1024}
 
 [trace_assembler]
 in_progress_interval_ms = 1000
 nak_delay_ms = 100
-fetch_expires_ms = 1000
 shutdown_grace_ms = 3000
 ${(options.assembler ?? []).join("\n")}
 
