@@ -20,14 +20,20 @@ import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type { ServiceGraph, Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { groundTruthId } from "@deeptrace/shared/spans/observed-ids";
 import { assembleTraces } from "./assembly.js";
-import { type Candidates, findCandidates } from "./candidates.js";
+import { findCandidates } from "./candidates.js";
 import { type CrossLinkResult, type CrossLinkStats, crossLinks } from "./cross-links.js";
 import { type DeepTraceStats, deepTraceLinks } from "./deeptrace.js";
+import { dnsDials, inheritDialParents } from "./dns-dial.js";
 import { fifoLinks } from "./fifo.js";
 import { LINK_CROSS, LINK_INTRA, LINK_OBSERVED, Links } from "./links.js";
-import { buildModel, EGRESS, type SpanModel } from "./model.js";
+import { buildModel, EGRESS, groupBy, INGRESS, type SpanModel } from "./model.js";
 import { capturesDisagree, prefixSimilarity } from "./payload-match.js";
-import { DEFAULT_VECTOR_OPTIONS, PayloadVectors, type VectorOptions } from "./payload-vectors.js";
+import {
+  DEFAULT_TOKEN_OPTIONS,
+  type SpanTokens,
+  spanTokens,
+  type TokenOptions,
+} from "./payload-tokens.js";
 import { serviceGraph } from "./service-graph.js";
 
 export type Algorithm = "deeptrace" | "fifo";
@@ -37,19 +43,22 @@ export interface EngineTuning {
   skewToleranceNs: number;
   /** Tolerance around the estimated skew of two hosts, ns. */
   residualToleranceNs: number;
-  /** Most candidate parents considered per Egress span. */
-  maxCandidates: number;
+  /**
+   * Most recently started open parents proposed per Egress span, besides those sharing a
+   * transaction field or the thread with it.
+   */
+  recentCandidates: number;
   /** DeepTrace re-estimation rounds. */
   rounds: number;
-  vectors: VectorOptions;
+  tokens: Omit<TokenOptions, "maskPropagatedIds">;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
   skewToleranceNs: 500e6,
   residualToleranceNs: 5e6,
-  maxCandidates: 64,
+  recentCandidates: 8,
   rounds: 3,
-  vectors: DEFAULT_VECTOR_OPTIONS,
+  tokens: DEFAULT_TOKEN_OPTIONS,
 };
 
 export interface AssembleOptions {
@@ -58,6 +67,13 @@ export interface AssembleOptions {
   window?: { startNs: bigint; endNs: bigint };
   /** Link through observed propagated ids where they identify the parent. Off by default. */
   useObservedIds?: boolean;
+  /**
+   * Blank the values of propagated-id headers and fields (X-Request-Id, request_id,
+   * traceparent, b3, X-B3-*, uber-trace-id) before computing payload features, to measure
+   * accuracy without them. Off by default: like the upstream DeepTrace, the default
+   * feature set reads every transaction field, these included.
+   */
+  maskPropagatedIds?: boolean;
   /** Ids of spans that arrived after their window was first published. */
   lateSpanIds?: ReadonlySet<string>;
   /** Recorded on every trace document. */
@@ -116,19 +132,19 @@ export function assemble(spans: readonly Span[], options: AssembleOptions): Asse
   const suspectResponses = checkResponses(model, links, skewOf);
   const t2 = performance.now();
 
-  const candidates = findCandidates(model, tuning.maxCandidates);
-  const vectors = buildVectors(model, candidates, tuning.vectors);
-
   const fixed = new Int32Array(model.n).fill(-1);
-  if (options.useObservedIds) linkObserved(model, candidates, links, fixed);
   let deeptrace: DeepTraceStats | undefined;
-  if (options.algorithm === "fifo") fifoLinks(model, candidates, links, fixed);
-  else {
-    deeptrace = deepTraceLinks(model, candidates, links, fixed, {
-      rounds: tuning.rounds,
-      reqSimilarity: vectors.req,
-      respSimilarity: vectors.resp,
+  if (options.useObservedIds) linkObserved(model, links, fixed);
+  if (options.algorithm === "fifo") {
+    fifoLinks(model, links, fixed);
+  } else {
+    const tokens = payloadTokens(model, {
+      ...tuning.tokens,
+      maskPropagatedIds: options.maskPropagatedIds ?? false,
     });
+    const candidates = findCandidates(model, tokens, tuning.recentCandidates);
+    deeptrace = deepTraceLinks(model, candidates, links, fixed, { rounds: tuning.rounds });
+    inheritDialParents(model, links, dnsDials(model), fixed);
   }
   const t3 = performance.now();
 
@@ -214,57 +230,53 @@ function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult[
 }
 
 /**
- * Request and response payload vectors for the spans that take part in intra linking
- * (children with candidates and their candidate parents); similarity is 0 for others.
+ * Rare payload tokens of the spans that take part in intra linking (Ingress and Egress
+ * spans of processes that have both). A response the agent paired with another request
+ * is left out: it is no evidence either way.
  */
-function buildVectors(model: SpanModel, cand: Candidates, options: VectorOptions) {
-  const vectorOf = new Int32Array(model.n).fill(-1);
-  const members: number[] = [];
-  const mark = (i: number) => {
-    if (vectorOf[i] === -1) {
-      vectorOf[i] = 0;
-      members.push(i);
-    }
-  };
-  for (let c = 0; c < cand.children.length; c++) {
-    if ((cand.offsets[c + 1] as number) === (cand.offsets[c] as number)) continue;
-    mark(cand.children[c] as number);
+function payloadTokens(model: SpanModel, options: TokenOptions): SpanTokens {
+  const { direction, process } = model;
+  const has = new Uint8Array(model.counts.process);
+  for (let i = 0; i < model.n; i++) {
+    const p = process[i] as number;
+    has[p] = (has[p] as number) | (direction[i] as number);
   }
-  for (const p of cand.parents) mark(p);
-  members.sort((a, b) => a - b);
-  members.forEach((i, v) => {
-    vectorOf[i] = v;
-  });
-  const req = PayloadVectors.build(
-    members.map((i) => (model.spans[i] as Span).reqPayload),
+  const members: number[] = [];
+  for (let i = 0; i < model.n; i++) if (has[process[i] as number] === 3) members.push(i);
+  return spanTokens(
+    model.n,
+    members,
+    (i) => {
+      const s = model.spans[i] as Span;
+      return [s.reqPayload, model.suspectResponse[i] ? "" : s.respPayload];
+    },
     options,
   );
-  const resp = PayloadVectors.build(
-    members.map((i) => (model.spans[i] as Span).respPayload),
-    options,
-  );
-  const similarity = (vectors: PayloadVectors) => (a: number, b: number) => {
-    const va = vectorOf[a] as number;
-    const vb = vectorOf[b] as number;
-    return va < 0 || vb < 0 ? 0 : vectors.cosine(va, vb);
-  };
-  return { req: similarity(req), resp: similarity(resp) };
 }
-
-/** Observed-id shortcut: the earliest candidate parent carrying the child's propagated id. */
-function linkObserved(model: SpanModel, cand: Candidates, links: Links, fixed: Int32Array): void {
-  const idOf = (i: number) => groundTruthId((model.spans[i] as Span).observedIds);
-  for (let c = 0; c < cand.children.length; c++) {
-    const child = cand.children[c] as number;
-    const id = idOf(child);
-    if (id === undefined) continue;
-    for (let o = cand.offsets[c] as number; o < (cand.offsets[c + 1] as number); o++) {
-      const g = cand.parents[o] as number;
-      if (idOf(g) === id) {
-        fixed[child] = g;
-        links.set(child, g, LINK_OBSERVED, 1);
-        break;
+/**
+ * Observed-id shortcut: an Egress span goes to the earliest-started Ingress span of its
+ * process that carries the same propagated id and was open when it started.
+ */
+function linkObserved(model: SpanModel, links: Links, fixed: Int32Array): void {
+  const { direction, start, end } = model;
+  const byProcess = groupBy(model.process, model.counts.process, (i) => direction[i] !== 0);
+  const open = new Map<string, number[]>();
+  for (let p = 0; p < model.counts.process; p++) {
+    open.clear();
+    for (let m = byProcess.offsets[p] as number; m < (byProcess.offsets[p + 1] as number); m++) {
+      const i = byProcess.members[m] as number;
+      const id = groundTruthId((model.spans[i] as Span).observedIds);
+      if (id === undefined) continue;
+      const list = open.get(id);
+      if (direction[i] === INGRESS) {
+        if (list) list.push(i);
+        else open.set(id, [i]);
+        continue;
       }
+      const g = list?.find((g) => (end[g] as number) >= (start[i] as number));
+      if (g === undefined) continue;
+      fixed[i] = g;
+      links.set(i, g, LINK_OBSERVED, 1);
     }
   }
 }

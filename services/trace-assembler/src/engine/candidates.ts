@@ -1,19 +1,27 @@
 /**
- * Candidate parents for intra-component links: for each Egress span, the Ingress spans of
- * the same process that were open when it started (parent start <= child start <= parent
+ * Candidate parents for intra-component links: for each Egress span, Ingress spans of the
+ * same process that were open when it started (parent start <= child start <= parent
  * end). Same host, same clock.
  *
  * The child's end is deliberately not required to fall inside the parent: agents pair a
  * request with the wrong response now and then (the real rps100 capture has a connection
  * where every response is shifted by one request), which moves the child's end but never
  * its start. Whether the child also ends inside the parent is kept as a flag and used as
- * a feature (and as the strict rule of the FIFO baseline).
+ * a feature.
  *
- * One sweep per process over spans sorted by start with an active list of open Ingress
- * spans: O(spans x open parents), with the candidate list per child capped at
- * `maxCandidates` (the most recently started parents win the cap).
+ * With hundreds of requests in flight a process has hundreds of open parents, so not all
+ * of them are candidates. One sweep per process over its spans in start order keeps the
+ * open parents and proposes, per child:
+ *   - every open parent sharing a transaction field (a rare token, payload-tokens.ts) with
+ *     the child, found through an inverted index from token to open parents, with the
+ *     share of the child's transaction-field mass the parent has (`fields`, 0..1);
+ *   - the open parent that last started on the child's thread;
+ *   - the `recent` most recently started open parents.
+ * Closed parents leave the index and the open list lazily, so the sweep is linear in the
+ * spans times the (bounded) candidates per child.
  */
 import { EGRESS, groupBy, INGRESS, type SpanModel } from "./model.js";
+import type { SpanTokens } from "./payload-tokens.js";
 
 export interface Candidates {
   /** Egress spans (model indices) in canonical order, with or without candidates. */
@@ -23,51 +31,154 @@ export interface Candidates {
   parents: Int32Array;
   /** 1 when the child also ends inside the parent. */
   contained: Uint8Array;
+  /** Share of the child's transaction-field (rare token) mass found in the parent, 0..1. */
+  fields: Float32Array;
 }
 
-export function findCandidates(model: SpanModel, maxCandidates: number): Candidates {
-  const { direction, start, end, effectiveEnd } = model;
+/** A token shared by more open parents than this says nothing about any one of them. */
+const POSTING_LIMIT = 64;
+
+/** Growable typed-array column. */
+class Column<T extends Int32Array | Float32Array | Uint8Array> {
+  length = 0;
+  constructor(public data: T) {}
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new (this.data.constructor as new (n: number) => T)(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+  done(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+}
+
+export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: number): Candidates {
+  const { direction, start, end, effectiveEnd, thread } = model;
   const byProcess = groupBy(model.process, model.counts.process, (i) => direction[i] !== 0);
-  const children: number[] = [];
-  const offsets: number[] = [0];
-  const parents: number[] = [];
-  const contained: number[] = [];
-  const active: number[] = [];
+  const guess = Math.max(16, model.n * 4);
+  const children = new Column(new Int32Array(Math.max(16, model.n >> 1)));
+  const offsets = new Column(new Int32Array(Math.max(16, model.n >> 1)));
+  const parents = new Column(new Int32Array(guess));
+  const contained = new Column(new Uint8Array(guess));
+  const fields = new Column(new Float32Array(guess));
+  offsets.push(0);
+  // Per-child scratch: which parents were proposed (stamp) and at which slot.
+  const stamp = new Int32Array(model.n).fill(-1);
+  const slotOf = new Int32Array(model.n);
+  const postings = new Map<number, number[]>();
+  const onThread = new Map<number, number>();
+  let active: number[] = [];
   for (let p = 0; p < model.counts.process; p++) {
     const from = byProcess.offsets[p] as number;
     const to = byProcess.offsets[p + 1] as number;
-    active.length = 0;
+    active = [];
+    let compactAt = 64;
+    postings.clear();
+    onThread.clear();
     for (let m = from; m < to; m++) {
       const i = byProcess.members[m] as number;
       if (direction[i] === INGRESS) {
         active.push(i);
+        onThread.set(thread[i] as number, i);
+        for (let t = tokens.offsets[i] as number; t < (tokens.offsets[i + 1] as number); t++) {
+          const key = tokens.ids[t] as number;
+          const list = postings.get(key);
+          if (list) list.push(i);
+          else postings.set(key, [i]);
+        }
         continue;
       }
       if (direction[i] !== EGRESS) continue;
       const s = start[i] as number;
-      // Drop parents that ended before this child started (they end before later children too).
-      let w = 0;
-      for (let a = 0; a < active.length; a++) {
-        const g = active[a] as number;
-        if ((end[g] as number) >= s) active[w++] = g;
+      if (active.length > compactAt) {
+        // Parents that ended before this child started end before later children too.
+        active = active.filter((g) => (end[g] as number) >= s);
+        compactAt = Math.max(64, active.length * 2);
       }
-      active.length = w;
-      children.push(i);
-      // Members are in start order, so every active parent started at or before s; ties
-      // in start time with the child are allowed only for spans ordered before it.
-      const first = Math.max(0, active.length - maxCandidates);
-      for (let a = first; a < active.length; a++) {
-        const g = active[a] as number;
+      const first = parents.length;
+      const propose = (g: number): number => {
+        if (stamp[g] === i) return slotOf[g] as number;
+        stamp[g] = i;
+        const slot = parents.length;
+        slotOf[g] = slot;
         parents.push(g);
         contained.push((effectiveEnd[i] as number) <= (end[g] as number) ? 1 : 0);
+        fields.push(0);
+        return slot;
+      };
+      // Transaction fields through the inverted index.
+      const mass = tokens.mass[i] as number;
+      for (let t = tokens.offsets[i] as number; t < (tokens.offsets[i + 1] as number); t++) {
+        const key = tokens.ids[t] as number;
+        const list = postings.get(key);
+        if (!list) continue;
+        let w = 0;
+        for (let k = 0; k < list.length; k++) {
+          const g = list[k] as number;
+          if ((end[g] as number) >= s) list[w++] = g;
+        }
+        list.length = w;
+        if (w === 0) {
+          postings.delete(key);
+          continue;
+        }
+        if (w > POSTING_LIMIT) continue;
+        const share = (tokens.idf[t] as number) / mass;
+        for (let k = 0; k < w; k++) {
+          const slot = propose(list[k] as number);
+          fields.data[slot] = (fields.data[slot] as number) + share;
+        }
       }
+      // The parent that last started on this thread.
+      const same = onThread.get(thread[i] as number);
+      if (same !== undefined && (end[same] as number) >= s) propose(same);
+      // The most recently started open parents.
+      let taken = 0;
+      for (let a = active.length - 1; a >= 0 && taken < recent; a--) {
+        const g = active[a] as number;
+        if ((end[g] as number) < s) continue;
+        propose(g);
+        taken++;
+      }
+      // Canonical order of a child's candidates: by parent index.
+      sortSlice(parents.data, contained.data, fields.data, first, parents.length);
+      children.push(i);
       offsets.push(parents.length);
     }
   }
   return {
-    children: Int32Array.from(children),
-    offsets: Int32Array.from(offsets),
-    parents: Int32Array.from(parents),
-    contained: Uint8Array.from(contained),
+    children: children.done(),
+    offsets: offsets.done(),
+    parents: parents.done(),
+    contained: contained.done(),
+    fields: fields.done(),
   };
+}
+
+/** Insertion sort of parallel slices by parent index (a child has few candidates). */
+function sortSlice(
+  parents: Int32Array,
+  contained: Uint8Array,
+  fields: Float32Array,
+  from: number,
+  to: number,
+): void {
+  for (let a = from + 1; a < to; a++) {
+    const g = parents[a] as number;
+    const c = contained[a] as number;
+    const f = fields[a] as number;
+    let b = a - 1;
+    while (b >= from && (parents[b] as number) > g) {
+      parents[b + 1] = parents[b] as number;
+      contained[b + 1] = contained[b] as number;
+      fields[b + 1] = fields[b] as number;
+      b--;
+    }
+    parents[b + 1] = g;
+    contained[b + 1] = c;
+    fields[b + 1] = f;
+  }
 }

@@ -3,10 +3,9 @@
  * Egress spans.
  *
  * Every (parent, child) candidate gets features on one 0..1 scale:
- *   reqSim     TF-IDF similarity of the request payloads (transaction fields propagate
- *              with requests)
- *   respSim    TF-IDF similarity of the response payloads (results flow back up); 0 for
- *              a child whose response the agent paired wrongly (see assemble.ts)
+ *   fields     transaction-field similarity: the share of the child's rare-token (IDF)
+ *              mass, request and response, found in the parent's payloads (ids and
+ *              arguments propagate with requests, results flow back up)
  *   affinity   endpoint-pair affinity: cosine of the two endpoints' traffic over time
  *              buckets (a parent endpoint that calls a downstream rises and falls with it)
  *   t1, t2     delay from the parent's start to the child's start, and from the child's
@@ -20,15 +19,16 @@
  * Endpoint pairs are (parent service, parent endpoint, child downstream), so replicas of
  * one service learn together.
  *
- * The score is a weighted sum. Round 0 weighs features by how much they separate the
+ * The score is a weighted sum of the features' logarithms. Round 0 weighs features by how much they separate the
  * candidates of a child and estimates distributions from all candidates (each child's
  * candidates sharing one unit of weight). Each later round re-estimates the
  * distributions from the chosen links, re-weighs each feature by how much better than
  * chance it agrees with the chosen parents, learns per endpoint pair how many calls one
- * parent makes to the downstream, and selects again: candidates in descending score, one
- * parent per child, a parent taking at most its learned number of children per
- * downstream (a child whose candidates are all full takes its best one anyway).
- * Everything is linear in the number of candidates except one numeric sort per round.
+ * parent makes to the downstream, and selects again: children in descending order of
+ * their best score, each taking its best candidate that is still under its learned
+ * number of children per downstream (a child whose candidates are all full takes its best
+ * one anyway). Everything is linear in the number of candidates except one sort of the
+ * children per round.
  */
 import type { Candidates } from "./candidates.js";
 import { LINK_INTRA, type Links } from "./links.js";
@@ -37,14 +37,10 @@ import type { SpanModel } from "./model.js";
 export interface DeepTraceOptions {
   /** Re-estimation rounds after the initial selection. */
   rounds: number;
-  /** Payload similarity of two spans' requests and of their responses, in [0, 1]. */
-  reqSimilarity: (a: number, b: number) => number;
-  respSimilarity: (a: number, b: number) => number;
 }
 
 export const FEATURES = [
-  "reqSim",
-  "respSim",
+  "fields",
   "affinity",
   "t1",
   "t2",
@@ -54,15 +50,14 @@ export const FEATURES = [
   "contained",
 ] as const;
 const F = FEATURES.length;
-const F_REQ = 0;
-const F_RESP = 1;
-const F_AFF = 2;
-const F_T1 = 3;
-const F_T2 = 4;
-const F_DUR = 5;
-const F_SIZE = 6;
-const F_THREAD = 7;
-const F_CONT = 8;
+const F_FIELDS = 0;
+const F_AFF = 1;
+const F_T1 = 2;
+const F_T2 = 3;
+const F_DUR = 4;
+const F_SIZE = 5;
+const F_THREAD = 6;
+const F_CONT = 7;
 /** The learned distributions: t1, t2, duration, size. */
 const DENSITIES = [F_T1, F_T2, F_DUR, F_SIZE] as const;
 const BINS = 64;
@@ -96,19 +91,9 @@ export function deepTraceLinks(
   fixed: Int32Array,
   options: DeepTraceOptions,
 ): DeepTraceStats {
-  const { children, offsets, parents, contained } = cand;
+  const { children, offsets, parents, contained, fields } = cand;
   const C = parents.length;
-  const {
-    start,
-    end,
-    effectiveEnd,
-    suspectResponse,
-    thread,
-    reqSize,
-    endpoint,
-    downstream,
-    service,
-  } = model;
+  const { start, end, effectiveEnd, thread, reqSize, endpoint, downstream, service } = model;
 
   // Endpoint pairs (parent service, parent endpoint, child downstream), interned in candidate order.
   const pairOf = new Int32Array(C);
@@ -142,9 +127,7 @@ export function deepTraceLinks(
     const child = children[childOf[o] as number] as number;
     const g = parents[o] as number;
     const row = o * F;
-    x[row + F_REQ] = options.reqSimilarity(g, child);
-    // A response known to belong to another request is no evidence either way.
-    x[row + F_RESP] = suspectResponse[child] ? 0 : options.respSimilarity(g, child);
+    x[row + F_FIELDS] = Math.min(1, fields[o] as number);
     x[row + F_AFF] = affinity[pairOf[o] as number] as number;
     x[row + F_THREAD] = thread[g] === thread[child] ? 1 : 0;
     x[row + F_CONT] = contained[o] as number;
@@ -204,11 +187,23 @@ export function deepTraceLinks(
   return { weights: named, linked, overCapacity };
 }
 
+/** Floor of a feature inside the logarithm: how much one absent feature can cost. */
+const EPSILON = 0.01;
+const LOG_LOW = Math.log(EPSILON);
+const LOG_RANGE = Math.log(1 + EPSILON) - LOG_LOW;
+
+/**
+ * Weighted sum of the features' logarithms (a weighted naive-Bayes product), mapped
+ * monotonically onto 0..1. In the log domain one feature that clearly singles out a
+ * parent (a shared transaction field) is not outvoted by small differences in the others.
+ */
 function scoreOf(x: Float32Array, weights: Float64Array, o: number): number {
   let s = 0;
   const row = o * F;
-  for (let f = 0; f < F; f++) s += (weights[f] as number) * (x[row + f] as number);
-  return s < 0 ? 0 : Math.min(s, 1);
+  for (let f = 0; f < F; f++)
+    s += (weights[f] as number) * Math.log(EPSILON + (x[row + f] as number));
+  const v = (s - LOG_LOW) / LOG_RANGE;
+  return v < 0 ? 0 : Math.min(v, 1);
 }
 
 function addToHistograms(
@@ -377,7 +372,10 @@ function learnCapacity(
   }
 }
 
-/** Greedy selection in descending score under the capacity constraint. Returns children over capacity. */
+/**
+ * Greedy selection under the capacity constraint: children in descending order of their
+ * best score, each taking its best candidate with room left. Returns children over capacity.
+ */
 function select(
   x: Float32Array,
   weights: Float64Array,
@@ -390,44 +388,50 @@ function select(
   const { children, offsets, parents } = cand;
   const C = parents.length;
   const nPairs = capacity.length;
-  // Sort keys: quantised score descending, then candidate index (deterministic).
-  const keys = new Float64Array(C);
+  const score = new Float64Array(C);
+  for (let o = 0; o < C; o++) score[o] = scoreOf(x, weights, o);
+  // Sort keys: quantised best score descending, then child index (deterministic).
+  const order: number[] = [];
+  const keys = new Float64Array(children.length);
   const Q = 1 << 21;
-  for (let o = 0; o < C; o++) keys[o] = (Q - Math.round(scoreOf(x, weights, o) * Q)) * 2 ** 31 + o;
-  keys.sort();
-  const childOfCand = new Int32Array(C);
+  let k = 0;
   for (let c = 0; c < children.length; c++) {
-    for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) childOfCand[o] = c;
+    const from = offsets[c] as number;
+    const to = offsets[c + 1] as number;
+    if (to === from || (fixed[children[c] as number] as number) >= 0) continue;
+    let best = 0;
+    for (let o = from; o < to; o++) if ((score[o] as number) > best) best = score[o] as number;
+    keys[k++] = (Q - Math.round(best * Q)) * 2 ** 31 + c;
   }
+  const sorted = keys.subarray(0, k).sort();
+  for (let r = 0; r < k; r++) order.push((sorted[r] as number) % 2 ** 31);
   chosen.fill(-1);
   const used = new Map<number, number>();
-  for (let k = 0; k < C; k++) {
-    const o = (keys[k] as number) % 2 ** 31;
-    const c = childOfCand[o] as number;
-    if ((chosen[c] as number) >= 0 || (fixed[children[c] as number] as number) >= 0) continue;
-    const key = (parents[o] as number) * nPairs + (pairOf[o] as number);
-    const n = used.get(key) ?? 0;
-    if (n >= (capacity[pairOf[o] as number] as number)) continue;
-    used.set(key, n + 1);
-    chosen[c] = o;
-  }
-  // Children whose every candidate is full take their best candidate anyway.
   let over = 0;
-  for (let c = 0; c < children.length; c++) {
-    if ((chosen[c] as number) >= 0 || (fixed[children[c] as number] as number) >= 0) continue;
-    let best = -1;
-    let bestScore = -1;
+  for (const c of order) {
+    let pick = -1;
+    let pickScore = -1;
+    let fallback = -1;
+    let fallbackScore = -1;
     for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
-      const s = scoreOf(x, weights, o);
-      if (s > bestScore) {
-        best = o;
-        bestScore = s;
+      const s = score[o] as number;
+      if (s > fallbackScore) {
+        fallback = o;
+        fallbackScore = s;
       }
+      if (s <= pickScore) continue;
+      const key = (parents[o] as number) * nPairs + (pairOf[o] as number);
+      if ((used.get(key) ?? 0) >= (capacity[pairOf[o] as number] as number)) continue;
+      pick = o;
+      pickScore = s;
     }
-    if (best >= 0) {
-      chosen[c] = best;
+    if (pick < 0) {
+      pick = fallback;
       over++;
     }
+    const key = (parents[pick] as number) * nPairs + (pairOf[pick] as number);
+    used.set(key, (used.get(key) ?? 0) + 1);
+    chosen[c] = pick;
   }
   return over;
 }

@@ -29,6 +29,16 @@ describe("real capture rps100-spans.json", () => {
     expect(deeptrace.cross.precision).toBeGreaterThanOrEqual(0.99);
   });
 
+  it("with propagated ids masked, links without them and still catches every cross link", () => {
+    // The only transaction field of this capture is the X-Request-Id the services
+    // propagate; masked, the intra links rest on timing alone (reported in the benchmark).
+    const masked = assemble(spans, { algorithm: "deeptrace", maskPropagatedIds: true });
+    const report = score(masked.traces, truth);
+    expect(report.e2e.requests).toBe(288);
+    expect(report.cross.precision).toBeGreaterThanOrEqual(0.99);
+    expect(masked.stats.links.observed).toBe(0);
+  });
+
   it("catches the responses the agent paired with the wrong request", () => {
     const r = assemble(spans, { algorithm: "deeptrace" });
     // 11 caller spans on one connection carry the next request's response (the other 15

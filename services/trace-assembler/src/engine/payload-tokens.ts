@@ -1,0 +1,202 @@
+/**
+ * Transaction fields in payloads: the ids and arguments (an order id in a query string,
+ * a user id in a JSON body, the same id in a Redis key or an SQL WHERE clause) that a
+ * request carries on to the calls it causes. They are found as rare tokens.
+ *
+ * - A token is a maximal run of ASCII letters and digits of at least MIN_TOKEN characters,
+ *   read from the first `maxChars` characters of a payload, hashed to 32 bits. Tokens, not
+ *   character n-grams, because a value crosses protocols with different punctuation around
+ *   it (`user_id=123290`, `cart:123290`, `WHERE user_id = 123290`) and a 6-digit value
+ *   shares no 7-gram with itself in another context.
+ * - Inverse document frequency over the spans of the batch (request and response of a span
+ *   together count once). A token is a transaction field when it occurs in at least two
+ *   spans and at most `maxDf` (default: about the square root of the span count, so header
+ *   names, hosts, methods, dates and status words never are).
+ * - Each span keeps its distinct rare tokens with their IDF, in pooled typed arrays.
+ *
+ * `maskPropagatedIds` blanks the values of propagated-id headers and fields (X-Request-Id,
+ * request_id, traceparent, b3, X-B3-*, uber-trace-id; any case) before tokenising, so that
+ * accuracy can be measured without them.
+ */
+
+const MIN_TOKEN = 3;
+const DF_BITS = 22;
+const DF_SHIFT = 32 - DF_BITS;
+
+export interface TokenOptions {
+  /** Characters of each payload read. */
+  maxChars: number;
+  /** Largest document frequency of a transaction field; 0 = about sqrt(spans). */
+  maxDf: number;
+  maskPropagatedIds: boolean;
+}
+
+export const DEFAULT_TOKEN_OPTIONS: TokenOptions = {
+  maxChars: 1024,
+  maxDf: 0,
+  maskPropagatedIds: false,
+};
+
+const PROPAGATED =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: binary protocols put NULs and length bytes between a name and its value
+  /(?<![\w-])((?:x-)?request[-_]id|traceparent|tracestate|b3|x-b3-[a-z]+|uber-trace-id)(["'\s:=\x00-\x1f]{1,6})([^\s"',;&]+)/gi;
+
+/** The payload with the values of propagated-id headers and fields blanked. */
+export function maskPropagatedIds(payload: string): string {
+  PROPAGATED.lastIndex = 0;
+  if (!PROPAGATED.test(payload)) return payload;
+  PROPAGATED.lastIndex = 0;
+  return payload.replace(PROPAGATED, "$1$2");
+}
+
+/** Rare tokens per span: tokens of span i are ids/idf[offsets[i] .. offsets[i + 1]). */
+export interface SpanTokens {
+  offsets: Int32Array;
+  ids: Uint32Array;
+  idf: Float32Array;
+  /** Sum of the IDF of span i's rare tokens. */
+  mass: Float32Array;
+}
+
+/** Distinct token hashes of one span (request and response), reusing buffers. */
+class TokenScratch {
+  readonly hashes: Uint32Array;
+  count = 0;
+  private readonly tableKey: Uint32Array;
+  private readonly tableGen: Uint32Array;
+  private gen = 0;
+  private readonly mask: number;
+
+  constructor(maxTokens: number) {
+    this.hashes = new Uint32Array(maxTokens);
+    let size = 1;
+    while (size < maxTokens * 2) size <<= 1;
+    this.mask = size - 1;
+    this.tableKey = new Uint32Array(size);
+    this.tableGen = new Uint32Array(size);
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.gen++;
+  }
+
+  add(text: string, maxChars: number): void {
+    const len = Math.min(text.length, maxChars);
+    let h = 0x811c9dc5;
+    let run = 0;
+    for (let i = 0; i <= len; i++) {
+      const c = i < len ? text.charCodeAt(i) : 0;
+      const word = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+      if (word) {
+        h = Math.imul(h ^ c, 0x01000193);
+        run++;
+        continue;
+      }
+      if (run >= MIN_TOKEN) this.insert(h);
+      h = 0x811c9dc5;
+      run = 0;
+    }
+  }
+
+  private insert(raw: number): void {
+    // murmur3 fmix32, so the top bits (the document-frequency slot) are well mixed.
+    let f = raw ^ (raw >>> 16);
+    f = Math.imul(f, 0x85ebca6b);
+    f ^= f >>> 13;
+    f = Math.imul(f, 0xc2b2ae35);
+    f ^= f >>> 16;
+    const key = f >>> 0;
+    let t = key & this.mask;
+    for (;;) {
+      if (this.tableGen[t] !== this.gen) {
+        if (this.count === this.hashes.length) return;
+        this.tableGen[t] = this.gen;
+        this.tableKey[t] = key;
+        this.hashes[this.count++] = key;
+        return;
+      }
+      if (this.tableKey[t] === key) return;
+      t = (t + 1) & this.mask;
+    }
+  }
+}
+
+/**
+ * Rare tokens of the spans `members` (model indices; others get none), from their
+ * request and response payloads.
+ */
+export function spanTokens(
+  n: number,
+  members: ArrayLike<number>,
+  payloads: (i: number) => [string, string],
+  options: TokenOptions,
+): SpanTokens {
+  const m = members.length;
+  const scratch = new TokenScratch(options.maxChars);
+  // Pass 1: distinct tokens per member (kept in a pool) and document frequencies.
+  let pool = new Uint32Array(Math.max(1024, m * 16));
+  const start = new Int32Array(m + 1);
+  const df = new Uint16Array(1 << DF_BITS);
+  let used = 0;
+  for (let k = 0; k < m; k++) {
+    const i = members[k] as number;
+    let [req, resp] = payloads(i);
+    if (options.maskPropagatedIds) {
+      req = maskPropagatedIds(req);
+      resp = maskPropagatedIds(resp);
+    }
+    scratch.reset();
+    scratch.add(req, options.maxChars);
+    scratch.add(resp, options.maxChars);
+    const u = scratch.count;
+    if (used + u > pool.length) {
+      const bigger = new Uint32Array(Math.max(pool.length * 2, used + u));
+      bigger.set(pool.subarray(0, used));
+      pool = bigger;
+    }
+    for (let t = 0; t < u; t++) {
+      const h = scratch.hashes[t] as number;
+      pool[used++] = h;
+      const slot = h >>> DF_SHIFT;
+      if ((df[slot] as number) < 0xffff) df[slot] = (df[slot] as number) + 1;
+    }
+    start[k + 1] = used;
+  }
+  // Pass 2: keep the rare ones.
+  const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));
+  const logM = Math.log(Math.max(2, m));
+  const offsets = new Int32Array(n + 1);
+  const keep = new Uint8Array(used);
+  const count = new Int32Array(n);
+  for (let k = 0; k < m; k++) {
+    for (let p = start[k] as number; p < (start[k + 1] as number); p++) {
+      const d = df[(pool[p] as number) >>> DF_SHIFT] as number;
+      if (d >= 2 && d <= maxDf) {
+        keep[p] = 1;
+        count[members[k] as number] = (count[members[k] as number] as number) + 1;
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) offsets[i + 1] = (offsets[i] as number) + (count[i] as number);
+  const total = offsets[n] as number;
+  const ids = new Uint32Array(total);
+  const idf = new Float32Array(total);
+  const mass = new Float32Array(n);
+  for (let k = 0; k < m; k++) {
+    const i = members[k] as number;
+    let w = offsets[i] as number;
+    let sum = 0;
+    for (let p = start[k] as number; p < (start[k + 1] as number); p++) {
+      if (!keep[p]) continue;
+      const h = pool[p] as number;
+      const v = logM - Math.log(df[h >>> DF_SHIFT] as number);
+      ids[w] = h;
+      idf[w] = v;
+      sum += v;
+      w++;
+    }
+    mass[i] = sum;
+  }
+  return { offsets, ids, idf, mass };
+}
