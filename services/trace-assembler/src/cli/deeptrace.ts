@@ -4,7 +4,10 @@
  *
  *   deeptrace assemble --input FILE [--format auto|agent|flat|pairs] [--ground-truth FILE]
  *                      [--clock-offsets FILE] [--out traces.ndjson] [--algo deeptrace|fifo]
- *                      [--observed-ids] [--report]
+ *                      [--observed-ids] [--mask-propagated-ids] [--report]
+ *
+ * --mask-propagated-ids blanks X-Request-Id, request_id, traceparent, b3/X-B3-* and
+ * uber-trace-id values before payload features are computed (accuracy without them).
  *
  * --clock-offsets gives each agent's clock offset (wall clock minus monotonic clock): a
  * JSON object {"<agent>": "<ns>"} or a workload manifest with agents[].recordedClockOffsetNs.
@@ -35,7 +38,7 @@ import { formatReport } from "./report.js";
 
 const USAGE = `usage: deeptrace assemble --input FILE [--format auto|agent|flat|pairs] [--ground-truth FILE]
                           [--clock-offsets FILE] [--out traces.ndjson] [--algo deeptrace|fifo]
-                          [--observed-ids] [--report]`;
+                          [--observed-ids] [--mask-propagated-ids] [--report]`;
 
 class UsageError extends Error {}
 
@@ -47,6 +50,7 @@ interface AssembleArgs {
   out?: string;
   algo: Algorithm;
   observedIds: boolean;
+  maskPropagatedIds: boolean;
   report: boolean;
 }
 
@@ -69,6 +73,7 @@ function parseCommand(argv: string[]): AssembleArgs {
         out: { type: "string" },
         algo: { type: "string", default: "deeptrace" },
         "observed-ids": { type: "boolean", default: false },
+        "mask-propagated-ids": { type: "boolean", default: false },
         report: { type: "boolean", default: false },
       },
     }));
@@ -92,6 +97,7 @@ function parseCommand(argv: string[]): AssembleArgs {
     out: values.out as string | undefined,
     algo,
     observedIds: values["observed-ids"] === true,
+    maskPropagatedIds: values["mask-propagated-ids"] === true,
     report: values.report === true,
   };
 }
@@ -165,7 +171,11 @@ async function run(argv: string[]): Promise<number> {
   }
   const ingest = ingestor.finish();
   const t1 = performance.now();
-  const result = assemble(ingest.spans, { algorithm: args.algo, useObservedIds: args.observedIds });
+  const result = assemble(ingest.spans, {
+    algorithm: args.algo,
+    useObservedIds: args.observedIds,
+    maskPropagatedIds: args.maskPropagatedIds,
+  });
   const t2 = performance.now();
   if (args.out) await writeTraces(args.out, result.traces);
   const t3 = performance.now();
