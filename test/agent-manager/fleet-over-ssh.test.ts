@@ -1,0 +1,537 @@
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { toJson } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type DeployAgentsResponse,
+  DeployAgentsResponseSchema,
+} from "@deeptrace/shared/gen/deeptrace/agent/v1/agent_manager_service_pb";
+import {
+  type Agent,
+  AgentProgress_Status,
+  AgentSchema,
+  AgentState,
+  type AgentStateChange,
+} from "@deeptrace/shared/gen/deeptrace/agent/v1/agent_pb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  esUrl,
+  grpcurlPath,
+  type SshHost,
+  sshHosts,
+  sshPassword,
+  urlForHosts,
+} from "../support/infrastructure.js";
+import { type RunningService, startService } from "../support/service-process.js";
+import { authToml, clients, TOKENS } from "./support/api-clients.js";
+import { publishEmulator } from "./support/emulator-repo.js";
+import { ProcessSampler } from "./support/process-sampler.js";
+
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const RUN = randomBytes(3).toString("hex");
+const PREFIX = `amtest${RUN}`;
+const dir = mkdtempSync(join(tmpdir(), "deeptrace-am-"));
+
+let hosts: SshHost[];
+let names: string[];
+let bad: string;
+let down: string;
+let service: RunningService;
+let api: ReturnType<typeof clients>;
+let password: string;
+let sampler: ProcessSampler;
+/** Every API response of the test, as JSON, to check no secret is in one. */
+const responses: string[] = [];
+
+/** uid and gid of a local user (the test hosts share this machine's users). */
+function userIds(user: string): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync("id", [flag, user], { encoding: "utf8" }));
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+function homeOf(user: string): string {
+  return execFileSync("getent", ["passwd", user], { encoding: "utf8" }).split(":")[5] ?? "";
+}
+
+function host(i: number): SshHost {
+  const h = hosts[i];
+  if (!h) throw new Error(`test host ${i} is missing`);
+  return h;
+}
+
+function nameOf(i: number): string {
+  const name = names[i];
+  if (!name) throw new Error(`agent ${i} is missing`);
+  return name;
+}
+
+async function es(path: string, init: RequestInit = {}): Promise<unknown> {
+  const response = await fetch(`${esUrl()}${path}`, {
+    ...init,
+    headers: { "content-type": "application/json", ...init.headers },
+  });
+  return response.json();
+}
+
+async function spanCount(index: string): Promise<number> {
+  await es(`/${index}/_refresh`, { method: "POST" });
+  const body = (await es(`/${index}/_count`)) as { count?: number };
+  return body.count ?? 0;
+}
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!ok(last)) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last: ${JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+    last = await probe();
+  }
+  return last;
+}
+
+async function getAgent(name: string): Promise<Agent> {
+  const { agent } = await api.viewer.getAgent({ name });
+  if (!agent) throw new Error(`no agent ${name}`);
+  responses.push(JSON.stringify(toJson(AgentSchema, agent)));
+  return agent;
+}
+
+async function emulatorStatus(
+  host: SshHost,
+): Promise<{ pid: number; index: string; speed: number; config_hash: string }> {
+  const response = await fetch(`http://${host.ip}:7899/api/status`, {
+    signal: AbortSignal.timeout(3000),
+  });
+  return (await response.json()) as {
+    pid: number;
+    index: string;
+    speed: number;
+    config_hash: string;
+  };
+}
+
+async function codeOf(call: () => Promise<unknown>): Promise<Code | undefined> {
+  try {
+    await call();
+    return undefined;
+  } catch (error) {
+    return ConnectError.from(error).code;
+  }
+}
+
+beforeAll(async () => {
+  hosts = sshHosts().hosts.slice(0, 3);
+  expect(hosts).toHaveLength(3);
+  names = hosts.map((_, i) => `am${RUN}h${i + 1}`);
+  bad = `am${RUN}badkey`;
+  down = `am${RUN}down`;
+  password = sshPassword(host(1));
+  const repo = publishEmulator(dir, userIds(host(0).user));
+  const dataset = join(dir, "rps100-spans.json");
+  copyFileSync("/work/shared/data/rps100-spans.json", dataset);
+
+  const agentToml = (host: SshHost, i: number) => {
+    const auth =
+      i === 1
+        ? `host_password = "file:${host.passwordFile}"\nsudo = true\nhost_key_fingerprint = "${host.hostKeyFingerprint}"`
+        : i === 0
+          ? `private_key_path = "${host.privateKeyPath}"\nhost_key_fingerprint = "${host.hostKeyFingerprint}"`
+          : `private_key_path = "${host.privateKeyPath}"`;
+    return `[[agents]]\n[agents.agent_info]\nagent_name = "${names[i]}"\nuser_name = "${host.user}"\nhost_ip = "${host.ip}"\nssh_port = ${host.port}\n${auth}\nlabels = { run = "${RUN}", role = "${i === 2 ? "known-hosts" : "pinned"}" }\n`;
+  };
+  const config = join(dir, "agent-manager.toml");
+  writeFileSync(
+    config,
+    `${authToml()}
+[log]
+level = "debug"
+
+[elastic]
+url = "${esUrl()}"
+index_prefix = "${PREFIX}"
+
+[agent_manager]
+probe_interval_ms = 2000
+ssh_connect_timeout_ms = 6000
+known_hosts_file = "${host(2).knownHostsPath}"
+agent_elastic_url = "${urlForHosts(esUrl())}"
+
+[agent_manager.agent_defaults.source]
+repository_url = "${repo.url}"
+ref = "${repo.commit}"
+
+[agent_manager.agent_defaults.emulator]
+dataset = "${dataset}"
+speed = 0.05
+
+${hosts.map(agentToml).join("\n")}`,
+  );
+  sampler = new ProcessSampler();
+  service = await startService("agent-manager", { config });
+  api = clients(service.grpc);
+  await eventually(
+    "the registry to attach",
+    async () => service.output.some((l) => l.includes("agent registry attached")),
+    Boolean,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await sampler?.stop();
+  if (api) await api.operator.stopAgents({ selector: { names } }).catch(() => undefined);
+  await service?.stop();
+  const home = hosts?.[0] && homeOf(hosts[0].user);
+  if (home)
+    for (const name of [...(names ?? []), bad, down])
+      rmSync(join(home, "deeptrace-agents", name), { recursive: true, force: true });
+  // Elasticsearch refuses wildcard deletes: resolve the names first.
+  const indices = (await es(`/_cat/indices/${PREFIX}-*,spans_am${RUN}*?format=json&h=index`).catch(
+    () => [],
+  )) as { index: string }[];
+  for (const { index } of indices)
+    await es(`/${index}`, { method: "DELETE" }).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe("agent-manager over real SSH hosts", () => {
+  it("rejects unauthenticated and under-privileged calls", async () => {
+    expect(await codeOf(() => api.anonymous.listAgents({}))).toBe(Code.Unauthenticated);
+    expect(await codeOf(() => api.viewer.startAgents({ selector: { names } }))).toBe(
+      Code.PermissionDenied,
+    );
+    expect(
+      await codeOf(async () => {
+        for await (const _ of api.viewer.deployAgents({ selector: { names } })) break;
+      }),
+    ).toBe(Code.PermissionDenied);
+    expect(await codeOf(() => api.operator.registerAgent({ agent: { name: "nope" } }))).toBe(
+      Code.PermissionDenied,
+    );
+    const { agents } = await api.viewer.listAgents({ selector: { labels: { run: RUN } } });
+    expect(agents.map((a) => a.name)).toEqual([...names].sort());
+  });
+
+  it("registers agents at run time with secrets by reference only", async () => {
+    const h = host(0);
+    const literal = await codeOf(() =>
+      api.admin.registerAgent({
+        agent: { name: bad, host: h.ip, sshPort: h.port, user: h.user, passwordRef: "hunter2" },
+      }),
+    );
+    expect(literal).toBe(Code.InvalidArgument);
+    const registered = await api.admin.registerAgent({
+      agent: {
+        name: bad,
+        host: h.ip,
+        sshPort: h.port,
+        user: h.user,
+        privateKeyPath: h.privateKeyPath,
+        hostKeyFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        labels: { run: RUN },
+      },
+    });
+    responses.push(JSON.stringify(registered.agent && toJson(AgentSchema, registered.agent)));
+    const downIp = h.ip.replace(/\.\d+$/, ".99");
+    await api.admin.registerAgent({
+      agent: {
+        name: down,
+        host: downIp,
+        sshPort: 22,
+        user: h.user,
+        passwordRef: `file:${h.passwordFile}`,
+        labels: { run: RUN },
+      },
+    });
+    expect(
+      await codeOf(() =>
+        api.admin.registerAgent({
+          agent: { name: down, host: downIp, user: "x", passwordRef: `file:${h.passwordFile}` },
+        }),
+      ),
+    ).toBe(Code.AlreadyExists);
+    expect(await codeOf(() => api.admin.removeAgent({ name: nameOf(0) }))).toBe(
+      Code.FailedPrecondition,
+    );
+    const doc = (await es(`/${PREFIX}-agents/_doc/${down}`)) as {
+      _source: Record<string, unknown>;
+    };
+    expect(doc._source.password_ref).toBe(`file:${h.passwordFile}`);
+    expect(JSON.stringify(doc)).not.toContain(password);
+  });
+
+  it("deploys and starts the emulator on all hosts in parallel, refusing a wrong host key and reporting a down host", async () => {
+    const events: DeployAgentsResponse[] = [];
+    const started = Date.now();
+    for await (const event of api.operator.deployAgents({
+      selector: { labels: { run: RUN } },
+      rollout: { concurrency: 8 },
+      start: true,
+    })) {
+      events.push(event);
+      responses.push(JSON.stringify(toJson(DeployAgentsResponseSchema, event)));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const results = new Map(
+      events.flatMap((e) =>
+        e.event.case === "result" ? [[e.event.value.agent, e.event.value]] : [],
+      ),
+    );
+    for (const name of names) {
+      expect(results.get(name), `${name}: ${results.get(name)?.message}`).toMatchObject({
+        ok: true,
+      });
+    }
+    // The three hosts were worked on at once: every one connected before any finished installing.
+    const progress = events.flatMap((e) => (e.event.case === "progress" ? [e.event.value] : []));
+    const lastConnect = Math.max(
+      ...names.map((n) =>
+        progress.findIndex(
+          (p) => p.agent === n && p.step === "connect" && p.status === AgentProgress_Status.STARTED,
+        ),
+      ),
+    );
+    const firstInstalled = progress.findIndex(
+      (p) =>
+        names.includes(p.agent) &&
+        p.step === "install" &&
+        p.status === AgentProgress_Status.SUCCEEDED,
+    );
+    expect(lastConnect).toBeLessThan(firstInstalled);
+    expect(
+      progress.some(
+        (p) => p.status === AgentProgress_Status.LOG && p.message.includes("agent emulator ready"),
+      ),
+    ).toBe(true);
+
+    const refused = results.get(bad);
+    expect(refused).toMatchObject({ ok: false, failedStep: "connect", state: AgentState.FAILED });
+    expect(refused?.message).toContain(`agent ${bad}: connect failed`);
+    expect(refused?.message).toContain("host key mismatch");
+    // Refused during the handshake: nothing ran there, not even the clone.
+    expect(progress.filter((p) => p.agent === bad).map((p) => p.step)).toEqual([
+      "connect",
+      "connect",
+    ]);
+    expect(existsSync(join(homeOf(host(0).user), "deeptrace-agents", bad))).toBe(false);
+
+    const unreachable = results.get(down);
+    expect(unreachable).toMatchObject({
+      ok: false,
+      failedStep: "connect",
+      state: AgentState.UNREACHABLE,
+    });
+    expect(unreachable?.message).toContain(`agent ${down}: connect failed`);
+    expect(seconds).toBeLessThan(90);
+  }, 180_000);
+
+  it("reports each started agent running, with its host clock offset, and its spans in spans_<agent>", async () => {
+    for (const name of names) {
+      const agent = await eventually(
+        `${name} running`,
+        () => getAgent(name),
+        (a) => a.state === AgentState.RUNNING,
+      );
+      expect(agent.appliedConfigHash).toBe(agent.desiredConfigHash);
+      expect(agent.spanIndex).toBe(`spans_${name}`);
+      // Hosts are namespaces of this machine: their monotonic clock is ours.
+      const local = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+      const diffMs = Number(agent.clockOffsetNs - local) / 1e6;
+      expect(Math.abs(diffMs)).toBeLessThan(50);
+      await eventually(
+        `spans in spans_${name}`,
+        () => spanCount(`spans_${name}`),
+        (n) => n > 0,
+      );
+      const withSpan = await eventually(
+        `${name} freshest span`,
+        () => getAgent(name),
+        (a) => a.lastSpanTimeNs > 0n,
+      );
+      const ageMs = Number(BigInt(Date.now()) * 1_000_000n - withSpan.lastSpanTimeNs) / 1e6;
+      expect(ageMs).toBeGreaterThan(-1000);
+      expect(ageMs).toBeLessThan(60_000);
+    }
+    expect((await getAgent(down)).state).toBe(AgentState.UNREACHABLE);
+    expect((await getAgent(bad)).state).toBe(AgentState.FAILED);
+  }, 120_000);
+
+  it("hot-updates the config through the agent REST API: the index and rate change without a restart", async () => {
+    const before = await Promise.all(hosts.map(emulatorStatus));
+    for (const name of names) {
+      const { results } = await api.operator.updateConfig({
+        selector: { names: [name] },
+        configPatchJson: JSON.stringify({
+          sender: { index_name: `spans_${name}_v2` },
+          emulator: { speed: 0.1 },
+        }),
+      });
+      expect(results[0], results[0]?.message).toMatchObject({ ok: true });
+      expect(results[0]?.message).toContain("applied live through the REST API");
+    }
+    const after = await Promise.all(hosts.map(emulatorStatus));
+    hosts.forEach((_, i) => {
+      expect(after[i]?.pid).toBe(before[i]?.pid);
+      expect(after[i]?.index).toBe(`spans_${names[i]}_v2`);
+      expect(after[i]?.speed).toBe(0.1);
+    });
+    for (const [i, name] of names.entries()) {
+      await eventually(
+        `spans in spans_${name}_v2`,
+        () => spanCount(`spans_${name}_v2`),
+        (n) => n > 0,
+      );
+      const agent = await eventually(
+        `${name} config applied`,
+        () => getAgent(name),
+        (a) => a.appliedConfigHash === a.desiredConfigHash && a.state === AgentState.RUNNING,
+      );
+      expect(agent.spanIndex).toBe(`spans_${name}_v2`);
+      expect(agent.appliedConfigHash).toBe(after[i]?.config_hash);
+      const { configToml } = await api.viewer.getAgentConfig({ name });
+      expect(configToml).toContain(`index_name = "spans_${name}_v2"`);
+      expect(configToml).toContain("speed = 0.1");
+    }
+  }, 120_000);
+
+  it("stops the agents, streaming the state changes to a watcher", async () => {
+    const watch = new AbortController();
+    const changes: AgentStateChange[] = [];
+    const watching = (async () => {
+      for await (const { change } of api.viewer.watchAgents(
+        { selector: { names } },
+        { signal: watch.signal },
+      )) {
+        if (change) changes.push(change);
+      }
+    })().catch((error: unknown) => {
+      if (ConnectError.from(error).code !== Code.Canceled) throw error;
+    });
+    const pids = (await Promise.all(hosts.map(emulatorStatus))).map((s) => s.pid);
+    const { results } = await api.operator.stopAgents({ selector: { names } });
+    expect(results.map((r) => [r.agent, r.ok, r.state])).toEqual(
+      names.map((n) => [n, true, AgentState.STOPPED]),
+    );
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    await eventually(
+      "stop changes watched",
+      async () => changes.length,
+      () =>
+        names.every((n) =>
+          changes.some(
+            (c) =>
+              c.agent === n &&
+              c.state === AgentState.STOPPED &&
+              c.previousState === AgentState.RUNNING,
+          ),
+        ),
+    );
+    watch.abort();
+    await watching;
+    // The first message of a watch is the current state of each agent.
+    expect(changes.slice(0, 3).map((c) => c.state)).toEqual([
+      AgentState.RUNNING,
+      AgentState.RUNNING,
+      AgentState.RUNNING,
+    ]);
+    const counts = await Promise.all(names.map((n) => spanCount(`spans_${n}_v2`)));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await Promise.all(names.map((n) => spanCount(`spans_${n}_v2`)))).toEqual(counts);
+    const history = (await es(`/${PREFIX}-agent-state-history/_search?size=100`, {
+      method: "GET",
+    })) as { hits: { hits: { _source: { agent: string; state: string } }[] } };
+    expect(
+      history.hits.hits.some((h) => h._source.agent === names[0] && h._source.state === "stopped"),
+    ).toBe(true);
+  }, 60_000);
+
+  it("never shows the sudo password in a process list, log line, Elasticsearch document or API response", async () => {
+    await sampler.stop();
+    expect(sampler.samples).toBeGreaterThan(10);
+    const psLines = [...sampler.lines];
+    // sudo ran while the process table was sampled, and only ever with -S (password on stdin).
+    expect(psLines.some((l) => l.startsWith("sudo -k -S -p"))).toBe(true);
+    expect(psLines.filter((l) => l.includes(password))).toEqual([]);
+    expect(service.output.filter((l) => l.includes(password))).toEqual([]);
+    await es(`/${PREFIX}-*/_refresh`, { method: "POST" });
+    const docs = await es(`/${PREFIX}-*/_search?size=1000`);
+    expect(JSON.stringify(docs)).toContain(names[1]);
+    expect(JSON.stringify(docs)).not.toContain(password);
+    expect(responses.join("\n")).not.toContain(password);
+    const audit = (await es(`/${PREFIX}-audit/_search?size=100`)) as {
+      hits: { hits: { _source: { method: string; principal: string } }[] };
+    };
+    expect(audit.hits.hits.map((h) => `${h._source.method}:${h._source.principal}`)).toEqual(
+      expect.arrayContaining([
+        "DeployAgents:operator",
+        "RegisterAgent:admin",
+        "StopAgents:operator",
+        "UpdateConfig:operator",
+      ]),
+    );
+  });
+
+  it("serves the deeptrace-agents CLI and the grpcurl walkthrough", async () => {
+    const cli = await run(
+      process.execPath,
+      [
+        join(repoRoot, "services/agent-manager/dist/cli/deeptrace-agents.js"),
+        "list",
+        "--address",
+        service.grpc,
+        "--label",
+        `run=${RUN}`,
+      ],
+      {
+        env: { ...process.env, DEEPTRACE_TOKEN: TOKENS.viewer },
+      },
+    );
+    for (const name of names) expect(cli.stdout).toMatch(new RegExp(`${name}\\s+stopped`));
+    expect(cli.stdout).toMatch(new RegExp(`${down}\\s+unreachable`));
+
+    const walkthrough = await run(
+      "bash",
+      [join(repoRoot, "test/agent-manager/grpcurl-walkthrough.sh")],
+      {
+        env: {
+          ...process.env,
+          GRPCURL: grpcurlPath(),
+          ADDRESS: service.grpc,
+          TOKEN: TOKENS.operator,
+          AGENT: nameOf(0),
+        },
+        timeout: 120_000,
+      },
+    );
+    expect(walkthrough.stdout).toContain("deeptrace.agent.v1.AgentManagerService");
+    expect(walkthrough.stdout).toContain(
+      "rpc DeployAgents ( .deeptrace.agent.v1.DeployAgentsRequest ) returns ( stream .deeptrace.agent.v1.DeployAgentsResponse );",
+    );
+    expect(walkthrough.stdout).toContain('"step": "sync_config"');
+    expect(walkthrough.stdout).toContain('"ok": true');
+    expect(walkthrough.stdout).toContain(`"name": "${names[0]}"`);
+    expect(walkthrough.stdout).not.toContain(password);
+  }, 150_000);
+
+  it("removes an API-registered agent from the inventory and the registry", async () => {
+    const { result } = await api.admin.removeAgent({ name: bad, uninstall: false });
+    expect(result?.ok).toBe(true);
+    expect(await codeOf(() => api.viewer.getAgent({ name: bad }))).toBe(Code.NotFound);
+    const doc = (await es(`/${PREFIX}-agents/_doc/${bad}`)) as { found: boolean };
+    expect(doc.found).toBe(false);
+  });
+});
