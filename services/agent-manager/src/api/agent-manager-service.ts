@@ -270,6 +270,13 @@ export function agentManagerService(
               );
             }
             patch = parsed as Record<string, unknown>;
+            const api = patch.api as Record<string, unknown> | undefined;
+            if ("agent" in patch || (api && typeof api === "object" && "port" in api)) {
+              throw new ConnectError(
+                "config_patch_json cannot change [agent] or api.port: they follow the agent's registration (UpdateAgent)",
+                Code.InvalidArgument,
+              );
+            }
           }
           const targets = inventory.select(selectorOf(req.selector));
           for (const entry of targets) {

@@ -30,6 +30,7 @@ export class Inventory {
   readonly #entries = new Map<string, InventoryEntry>();
   readonly events = new EventEmitter<{ change: [StateChange] }>();
   #attached = false;
+  readonly #writes = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: RegistryStore,
@@ -105,7 +106,9 @@ export class Inventory {
       throw new InventoryConflictError(`agent ${agent.name} is already registered`);
     }
     const entry = { agent, status: initialStatus() };
-    await this.store.put(toRegistryDocument(agent, entry.status), true);
+    await this.#write(agent.name, () =>
+      this.store.put(toRegistryDocument(agent, entry.status), true),
+    );
     this.#entries.set(agent.name, entry);
     return entry;
   }
@@ -113,16 +116,27 @@ export class Inventory {
   async replace(agent: AgentRecord): Promise<InventoryEntry> {
     const entry = this.get(agent.name);
     this.#requireRegistry(`update agent ${agent.name}`);
-    await this.store.put(toRegistryDocument(agent, entry.status), true);
+    await this.#write(agent.name, () =>
+      this.store.put(toRegistryDocument(agent, entry.status), true),
+    );
     entry.agent = agent;
     return entry;
   }
 
+  /**
+   * Removes an agent. It leaves the inventory first, so status writes still queued for it
+   * (from a probe or an operation in flight) are dropped and cannot re-create its document.
+   */
   async remove(name: string): Promise<void> {
-    this.get(name);
+    const entry = this.get(name);
     this.#requireRegistry(`remove agent ${name}`);
-    await this.store.delete(name);
     this.#entries.delete(name);
+    try {
+      await this.#write(name, () => this.store.delete(name));
+    } catch (error) {
+      this.#entries.set(name, entry);
+      throw error;
+    }
   }
 
   /** Updates status fields (not the state) and persists them. */
@@ -158,14 +172,26 @@ export class Inventory {
   }
 
   async #persist(entry: InventoryEntry): Promise<void> {
-    if (!this.#attached || this.#entries.get(entry.agent.name) !== entry) return;
+    const name = entry.agent.name;
     try {
-      await this.store.put(toRegistryDocument(entry.agent, entry.status));
+      await this.#write(name, async () => {
+        if (!this.#attached || this.#entries.get(name) !== entry) return;
+        await this.store.put(toRegistryDocument(entry.agent, entry.status));
+      });
     } catch (error) {
-      this.logger.warn(
-        { agent: entry.agent.name, err: (error as Error).message },
-        "registry write failed",
-      );
+      this.logger.warn({ agent: name, err: (error as Error).message }, "registry write failed");
     }
+  }
+
+  /** Registry writes of one agent run in order, each after the previous one finished. */
+  #write(name: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.#writes.get(name) ?? Promise.resolve();
+    const next = previous.then(work);
+    const tail = next.catch(() => undefined);
+    this.#writes.set(name, tail);
+    void tail.then(() => {
+      if (this.#writes.get(name) === tail) this.#writes.delete(name);
+    });
+    return next;
   }
 }

@@ -572,7 +572,8 @@ export type UpdateConfigRequest = Message<"deeptrace.agent.v1.UpdateConfigReques
   rollout?: RolloutOptions | undefined;
 
   /**
-   * Agent config overrides as a JSON object merged into the rendered config.
+   * Agent config overrides as a JSON object merged into the rendered config and kept for
+   * later renderings; null deletes a key. [agent] and api.port cannot be patched.
    *
    * @generated from field: string config_patch_json = 3;
    */
@@ -831,7 +832,8 @@ export const AgentManagerService: GenService<{
     output: typeof GetAgentConfigResponseSchema;
   },
   /**
-   * State changes as they happen.
+   * State changes as they happen, starting with the current state of each selected agent
+   * (previous_state equal to state).
    *
    * @generated from rpc deeptrace.agent.v1.AgentManagerService.WatchAgents
    */
