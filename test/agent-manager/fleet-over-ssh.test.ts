@@ -42,6 +42,7 @@ let hosts: SshHost[];
 let names: string[];
 let bad: string;
 let down: string;
+let extra: string;
 let service: RunningService;
 let api: ReturnType<typeof clients>;
 let password: string;
@@ -140,6 +141,7 @@ beforeAll(async () => {
   names = hosts.map((_, i) => `am${RUN}h${i + 1}`);
   bad = `am${RUN}badkey`;
   down = `am${RUN}down`;
+  extra = `am${RUN}extra`;
   password = sshPassword(host(1));
   const repo = publishEmulator(dir, userIds(host(0).user));
   const dataset = join(dir, "rps100-spans.json");
@@ -167,6 +169,7 @@ index_prefix = "${PREFIX}"
 
 [agent_manager]
 probe_interval_ms = 2000
+api_timeout_ms = 1500
 ssh_connect_timeout_ms = 6000
 known_hosts_file = "${host(2).knownHostsPath}"
 agent_elastic_url = "${urlForHosts(esUrl())}"
@@ -197,7 +200,7 @@ afterAll(async () => {
   await service?.stop();
   const home = hosts?.[0] && homeOf(hosts[0].user);
   if (home)
-    for (const name of [...(names ?? []), bad, down])
+    for (const name of [...(names ?? []), bad, down, extra])
       rmSync(join(home, "deeptrace-agents", name), { recursive: true, force: true });
   // Elasticsearch refuses wildcard deletes: resolve the names first.
   const indices = (await es(`/_cat/indices/${PREFIX}-*,spans_am${RUN}*?format=json&h=index`).catch(
@@ -255,6 +258,18 @@ describe("agent-manager over real SSH hosts", () => {
         user: h.user,
         passwordRef: `file:${h.passwordFile}`,
         labels: { run: RUN },
+      },
+    });
+    // Checked against the known_hosts file (no pinned key); not labelled for the main rollout.
+    await api.admin.registerAgent({
+      agent: {
+        name: extra,
+        host: host(2).ip,
+        sshPort: host(2).port,
+        user: host(2).user,
+        privateKeyPath: host(2).privateKeyPath,
+        apiPort: 7898,
+        labels: { extra: RUN },
       },
     });
     expect(
@@ -369,6 +384,38 @@ describe("agent-manager over real SSH hosts", () => {
     expect((await getAgent(down)).state).toBe(AgentState.UNREACHABLE);
     expect((await getAgent(bad)).state).toBe(AgentState.FAILED);
   }, 120_000);
+
+  it("reports a frozen agent degraded and a killed one failed, and a restart brings it back", async () => {
+    const frozen = await emulatorStatus(host(0));
+    process.kill(frozen.pid, "SIGSTOP");
+    try {
+      const degraded = await eventually(
+        `${nameOf(0)} degraded`,
+        () => getAgent(nameOf(0)),
+        (a) => a.state === AgentState.DEGRADED,
+      );
+      expect(degraded.stateReason).toContain("REST API does not answer");
+    } finally {
+      process.kill(frozen.pid, "SIGCONT");
+    }
+    await eventually(
+      `${nameOf(0)} running again`,
+      () => getAgent(nameOf(0)),
+      (a) => a.state === AgentState.RUNNING,
+    );
+
+    const killed = await emulatorStatus(host(2));
+    process.kill(killed.pid, "SIGKILL");
+    const failed = await eventually(
+      `${nameOf(2)} failed`,
+      () => getAgent(nameOf(2)),
+      (a) => a.state === AgentState.FAILED,
+    );
+    expect(failed.stateReason).toBe("the agent process is not running although it was started");
+    const { results } = await api.operator.restartAgents({ selector: { names: [nameOf(2)] } });
+    expect(results[0], results[0]?.message).toMatchObject({ ok: true, state: AgentState.RUNNING });
+    expect((await emulatorStatus(host(2))).pid).not.toBe(killed.pid);
+  }, 90_000);
 
   it("hot-updates the config through the agent REST API: the index and rate change without a restart", async () => {
     const before = await Promise.all(hosts.map(emulatorStatus));
@@ -485,6 +532,65 @@ describe("agent-manager over real SSH hosts", () => {
     );
   });
 
+  it("syncs a config change to a stopped agent for its next start, which runs with it", async () => {
+    const { results } = await api.operator.updateConfig({
+      selector: { names: [nameOf(0)] },
+      configPatchJson: JSON.stringify({ emulator: { speed: 0.2 } }),
+    });
+    expect(results[0], results[0]?.message).toMatchObject({ ok: true });
+    expect(results[0]?.message).toContain("config file synced for the next start");
+    const started = await api.operator.startAgents({ selector: { names: [nameOf(0)] } });
+    expect(started.results[0], started.results[0]?.message).toMatchObject({
+      ok: true,
+      state: AgentState.RUNNING,
+    });
+    const status = await emulatorStatus(host(0));
+    expect([status.index, status.speed]).toEqual([`spans_${nameOf(0)}_v2`, 0.2]);
+    const stopped = await api.operator.stopAgents({ selector: { names: [nameOf(0)] } });
+    expect(stopped.results[0]?.ok).toBe(true);
+    expect(
+      await codeOf(() =>
+        api.operator.updateConfig({
+          selector: { names: [nameOf(0)] },
+          configPatchJson: '{"api":{"port":1}}',
+        }),
+      ),
+    ).toBe(Code.InvalidArgument);
+  }, 60_000);
+
+  it("tests connectivity including sudo with the hostile password, and stops a batched rollout above its failure ratio", async () => {
+    const { results } = await api.operator.testConnectivity({
+      selector: { names: [nameOf(1), bad] },
+    });
+    expect(results[0], results[0]?.message).toMatchObject({ ok: true });
+    expect(results[0]?.message).toContain("sudo works");
+    expect(results[1]).toMatchObject({ ok: false, failedStep: "connect" });
+
+    const events: DeployAgentsResponse[] = [];
+    for await (const event of api.operator.deployAgents({
+      selector: { names: [bad, down, extra] },
+      rollout: { batchSize: 1, maxFailureRatio: 0.5 },
+    })) {
+      events.push(event);
+    }
+    const results2 = events.flatMap((e) => (e.event.case === "result" ? [e.event.value] : []));
+    expect(results2.map((r) => [r.agent, r.ok, r.failedStep])).toEqual([
+      [bad, false, "connect"],
+      [down, false, "rollout"],
+      [extra, false, "rollout"],
+    ]);
+    expect(results2[1]?.message).toContain("rollout stopped after batch 1");
+    const skipped = events.flatMap((e) =>
+      e.event.case === "progress" && e.event.value.status === AgentProgress_Status.SKIPPED
+        ? [e.event.value]
+        : [],
+    );
+    expect(skipped.map((p) => [p.agent, p.batch])).toEqual([
+      [down, 2],
+      [extra, 3],
+    ]);
+  }, 60_000);
+
   it("serves the deeptrace-agents CLI and the grpcurl walkthrough", async () => {
     const cli = await run(
       process.execPath,
@@ -526,6 +632,23 @@ describe("agent-manager over real SSH hosts", () => {
     expect(walkthrough.stdout).toContain(`"name": "${names[0]}"`);
     expect(walkthrough.stdout).not.toContain(password);
   }, 150_000);
+
+  it("removes an API-registered agent, uninstalling it from its host", async () => {
+    const events: DeployAgentsResponse[] = [];
+    for await (const event of api.operator.deployAgents({ selector: { names: [extra] } }))
+      events.push(event);
+    const deployed = events.flatMap((e) => (e.event.case === "result" ? [e.event.value] : []));
+    expect(deployed[0], deployed[0]?.message).toMatchObject({
+      ok: true,
+      state: AgentState.STOPPED,
+    });
+    const installDir = join(homeOf(host(2).user), "deeptrace-agents", extra);
+    expect(existsSync(join(installDir, "agent.toml"))).toBe(true);
+    const { result } = await api.admin.removeAgent({ name: extra, uninstall: true });
+    expect(result, result?.message).toMatchObject({ ok: true });
+    expect(existsSync(installDir)).toBe(false);
+    expect(await codeOf(() => api.viewer.getAgent({ name: extra }))).toBe(Code.NotFound);
+  }, 60_000);
 
   it("removes an API-registered agent from the inventory and the registry", async () => {
     const { result } = await api.admin.removeAgent({ name: bad, uninstall: false });
