@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { type DescFile, type DescService, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { loadSync, type PackageDefinition } from "@grpc/proto-loader";
-import { protoPath as healthProtoPath } from "grpc-health-check";
+import { file_health_v1_health } from "../gen/health/v1/health_pb.js";
 
 const require = createRequire(import.meta.url);
 
@@ -34,19 +34,19 @@ function fileClosure(files: DescFile[]): DescFile[] {
 }
 
 /**
- * What @grpc/reflection needs to describe a server: our services' file descriptors (from
- * the generated protobuf-es code, with their imports), the health service and reflection
- * itself. Reflection only reads `fileDescriptorProtos` of each entry.
+ * What @grpc/reflection needs to describe a server: our services' and the health
+ * service's file descriptors (from the generated protobuf-es code, with their imports)
+ * and reflection itself. Reflection only reads `fileDescriptorProtos` of each entry.
  */
 export function reflectionPackage(services: DescService[]): PackageDefinition {
-  const files = fileClosure(services.map((service) => service.file));
+  const files = fileClosure([...services.map((service) => service.file), file_health_v1_health]);
   const ours = {
     format: "Protocol Buffer 3 FileDescriptorProto",
     fileDescriptorProtos: files.map((file) =>
       Buffer.from(toBinary(FileDescriptorProtoSchema, file.proto)),
     ),
   };
-  const loaded = [healthProtoPath, ...reflectionProtoPaths()].map((path) => loadSync(path));
+  const loaded = reflectionProtoPaths().map((path) => loadSync(path));
   return Object.assign(
     { "deeptrace.descriptors": ours } as unknown as PackageDefinition,
     ...loaded,
