@@ -9,6 +9,12 @@ import { createServiceClient } from "@deeptrace/shared/grpc/client";
 import { spanIdFor } from "@deeptrace/shared/spans/ids";
 import { Client } from "@elastic/elasticsearch";
 import { AckPolicy, type ConsumerMessages, connect, type NatsConnection } from "nats";
+import {
+  AGENT_INDEX_MAPPINGS,
+  agentDoc,
+  type SyntheticAgent,
+  syntheticAgents,
+} from "../../services/span-poller/src/bench/agent-docs.js";
 import { esUrl, natsUrl } from "../support/infrastructure.js";
 
 /** Names of one test's indices, stream and agents, unique per run. */
@@ -17,27 +23,18 @@ export interface Scenario {
   prefix: string;
   stream: string;
   subject: string;
-  agents: { name: string; index: string; offsetNs: bigint }[];
+  agents: SyntheticAgent[];
 }
 
-/**
- * A scenario with agents whose hosts have different clock offsets. Raw (monotonic) times
- * stay below 2^53 ns (104 days of uptime), as JSON numbers carry them exactly only there.
- */
+/** A scenario with agents whose hosts have different clock offsets. */
 export function scenario(label: string, agentCount: number): Scenario {
   const id = `${label}${randomBytes(3).toString("hex")}`;
-  const wallNow = BigInt(Date.now()) * 1_000_000n;
   return {
     id,
     prefix: `it-${id}`,
     stream: `IT_POLLER_${id.toUpperCase()}`,
     subject: `it.poller.${id}.windows`,
-    agents: Array.from({ length: agentCount }, (_, i) => {
-      const name = `${id}-host${i}`;
-      // Uptimes of 10, 30, 50... days: offsets differ by tens of days.
-      const uptimeNs = BigInt(10 + 20 * i) * 86_400n * 1_000_000_000n;
-      return { name, index: `spans_${name}`, offsetNs: wallNow - uptimeNs };
-    }),
+    agents: syntheticAgents(id, agentCount),
   };
 }
 
@@ -53,6 +50,8 @@ export function writeConfig(s: Scenario, poller: Record<string, number | string>
     `stream = "${s.stream}"`,
     `subject = "${s.subject}"`,
     `dead_letter_subject = "${s.subject}.dead"`,
+    // JetStream reserves max_bytes per stream; keep the reservation small on a shared server.
+    `stream_max_bytes = ${64 * 1024 * 1024}`,
     "",
     "[auth]",
     "enabled = false",
@@ -75,40 +74,6 @@ export function writeConfig(s: Scenario, poller: Record<string, number | string>
   return path;
 }
 
-/** A span document as the agent writes it, starting at wall time `wallNs` on its host. */
-export function agentDoc(agent: Scenario["agents"][number], wallNs: bigint, n: number) {
-  const raw = Number(wallNs - agent.offsetNs);
-  return {
-    tag: {
-      ebpf_tag: {
-        tgid: 4000 + (n % 3),
-        pid: 5000 + (n % 11),
-        component: "svc",
-        direction: n % 2 === 0 ? "Ingress" : "Egress",
-        protocol: "HTTP1",
-        src_ip: "10.0.0.1",
-        dst_ip: "10.0.0.2",
-        src_port: 8080,
-        dst_port: 30000 + (n % 30000),
-        req_seq: n,
-        resp_seq: n,
-      },
-      docker_tag: null,
-    },
-    metric: {
-      start_time: raw,
-      end_time: raw + 250_000,
-      duration: 250_000,
-      req_size: 40,
-      resp_size: 20,
-    },
-    content: {
-      req_content: `GET /items/${n} HTTP/1.1\r\nHost: svc\r\n\r\n`,
-      resp_content: "HTTP/1.1 200 OK\r\n\r\n",
-    },
-  };
-}
-
 /** Span documents written to the agents' indices, and the span ids the poller must publish. */
 export class SpanWriter {
   readonly es = new Client({ node: esUrl() });
@@ -123,7 +88,7 @@ export class SpanWriter {
       await this.es.indices.create({
         index: a.index,
         settings: { number_of_shards: 2, number_of_replicas: 0 },
-        mappings: { properties: { metric: { properties: { start_time: { type: "long" } } } } },
+        mappings: AGENT_INDEX_MAPPINGS,
       });
     }
   }
@@ -132,7 +97,7 @@ export class SpanWriter {
   async write(docs: { agent: number; wallNs: bigint }[], refresh: boolean): Promise<void> {
     const operations: object[] = [];
     for (const d of docs) {
-      const agent = this.s.agents[d.agent] as Scenario["agents"][number];
+      const agent = this.s.agents[d.agent] as SyntheticAgent;
       const id = `d${this.n}`;
       operations.push(
         { index: { _index: agent.index, _id: id } },

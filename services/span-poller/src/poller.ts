@@ -307,7 +307,6 @@ export class SpanPoller {
         })
       ).filter((w) => w.startNs < next);
     }
-    this.initialized = true;
     this.deps.logger.info(
       {
         nextStartNs: next?.toString(),
@@ -324,6 +323,9 @@ export class SpanPoller {
       const { spans } = await this.readWindowFromElastic(pending);
       await this.publishRecord(pending, kind, spans, { documents: pending.documents });
     }
+    // Only now: a pending window that failed to go out is retried by initializing again,
+    // before any new window could take its place.
+    this.initialized = true;
   }
 
   private async refreshInventory(): Promise<void> {
