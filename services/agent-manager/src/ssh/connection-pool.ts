@@ -117,6 +117,9 @@ export class ConnectionPool {
         }
         fail(new SshError(kind, `agent ${target.agent}: connect to ${where} failed: ${what}`));
       });
+      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) => {
+        finish(prompts.map(() => target.password?.reveal() ?? ""));
+      });
       client.on("close", () => {
         unpool();
         if (!settled) {
@@ -165,7 +168,8 @@ export class ConnectionPool {
           ? { passphrase: target.privateKeyPassphrase.reveal() }
           : {}),
         ...(target.password ? { password: target.password.reveal() } : {}),
-        tryKeyboard: false,
+        // Servers that only offer keyboard-interactive (PAM) get the password as the answer.
+        tryKeyboard: target.password !== undefined,
         ...(knownTypes.length > 0
           ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(knownTypes) as never } }
           : {}),
