@@ -126,6 +126,32 @@ async function emulatorStatus(
   };
 }
 
+/** Collects the state changes of some agents from WatchAgents until stopped. */
+function watchStates(selected: string[]): {
+  changes: AgentStateChange[];
+  stop: () => Promise<void>;
+} {
+  const abort = new AbortController();
+  const changes: AgentStateChange[] = [];
+  const watching = (async () => {
+    for await (const { change } of api.viewer.watchAgents(
+      { selector: { names: selected } },
+      { signal: abort.signal },
+    )) {
+      if (change) changes.push(change);
+    }
+  })().catch((error: unknown) => {
+    if (ConnectError.from(error).code !== Code.Canceled) throw error;
+  });
+  return {
+    changes,
+    stop: async () => {
+      abort.abort();
+      await watching;
+    },
+  };
+}
+
 async function codeOf(call: () => Promise<unknown>): Promise<Code | undefined> {
   try {
     await call();
@@ -290,6 +316,12 @@ describe("agent-manager over real SSH hosts", () => {
   });
 
   it("deploys and starts the emulator on all hosts in parallel, refusing a wrong host key and reporting a down host", async () => {
+    const watcher = watchStates(names);
+    await eventually(
+      "the watch snapshot",
+      async () => watcher.changes.length,
+      (n) => n === names.length,
+    );
     const events: DeployAgentsResponse[] = [];
     const started = Date.now();
     for await (const event of api.operator.deployAgents({
@@ -352,6 +384,15 @@ describe("agent-manager over real SSH hosts", () => {
     });
     expect(unreachable?.message).toContain(`agent ${down}: connect failed`);
     expect(seconds).toBeLessThan(90);
+    // Each host went through deploying to running, in that order.
+    await watcher.stop();
+    for (const name of names) {
+      const states = watcher.changes.filter((c) => c.agent === name).map((c) => c.state);
+      expect(states.slice(states.indexOf(AgentState.DEPLOYING)), name).toEqual([
+        AgentState.DEPLOYING,
+        AgentState.RUNNING,
+      ]);
+    }
   }, 180_000);
 
   it("reports each started agent running, with its host clock offset, and its spans in spans_<agent>", async () => {
@@ -456,18 +497,8 @@ describe("agent-manager over real SSH hosts", () => {
   }, 120_000);
 
   it("stops the agents, streaming the state changes to a watcher", async () => {
-    const watch = new AbortController();
-    const changes: AgentStateChange[] = [];
-    const watching = (async () => {
-      for await (const { change } of api.viewer.watchAgents(
-        { selector: { names } },
-        { signal: watch.signal },
-      )) {
-        if (change) changes.push(change);
-      }
-    })().catch((error: unknown) => {
-      if (ConnectError.from(error).code !== Code.Canceled) throw error;
-    });
+    const watcher = watchStates(names);
+    const changes = watcher.changes;
     const pids = (await Promise.all(hosts.map(emulatorStatus))).map((s) => s.pid);
     const { results } = await api.operator.stopAgents({ selector: { names } });
     expect(results.map((r) => [r.agent, r.ok, r.state])).toEqual(
@@ -487,8 +518,7 @@ describe("agent-manager over real SSH hosts", () => {
           ),
         ),
     );
-    watch.abort();
-    await watching;
+    await watcher.stop();
     // The first message of a watch is the current state of each agent.
     expect(changes.slice(0, 3).map((c) => c.state)).toEqual([
       AgentState.RUNNING,
