@@ -17,6 +17,18 @@ export default defineConfig({
           include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          // Real Elasticsearch, NATS, SSH hosts and grpcurl: see test/setup/global-setup.ts.
+          globalSetup: ["test/setup/global-setup.ts"],
+          pool: "forks",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
