@@ -7,10 +7,15 @@ export interface BulkDocument {
   id: string;
   /** The JSON source. */
   source: string;
+  /**
+   * External version (`version_type: external_gte`): the write is refused when the stored
+   * document has a higher version, and the document counts as superseded, not failed.
+   */
+  version?: number;
 }
 
 /** What became of one bulk item. */
-export type ItemVerdict = "written" | "retry" | "reject";
+export type ItemVerdict = "written" | "superseded" | "retry" | "reject";
 
 /** A bulk item Elasticsearch did not store, with its reason. */
 export interface ItemFailure {
@@ -23,6 +28,8 @@ export interface ItemFailure {
 
 export interface BulkClassification {
   written: number[];
+  /** Refused because the stored document has a higher external version. */
+  superseded: number[];
   retry: ItemFailure[];
   reject: ItemFailure[];
 }
@@ -36,6 +43,8 @@ export interface BulkResponseItem {
 
 export interface BulkWriteResult {
   written: number;
+  /** Versioned documents not written because a higher version is stored. */
+  superseded: number;
   /** Permanently rejected documents, stored in the dead-letter index with their reason. */
   deadLettered: number;
   /** Bulk requests (or parts of them) sent again after a 429 or transient error. */
@@ -82,9 +91,13 @@ export function serializeDocument(document: unknown): string {
   );
 }
 
-/** 2xx is stored; 429 and 5xx may succeed later; any other status never will. */
-export function classifyStatus(status: number): ItemVerdict {
+/**
+ * 2xx is stored; a version conflict means a newer version is stored; 429 and 5xx may
+ * succeed later; any other status never will.
+ */
+export function classifyStatus(status: number, type?: string): ItemVerdict {
   if (status >= 200 && status < 300) return "written";
+  if (status === 409 && type === "version_conflict_engine_exception") return "superseded";
   if (status === 429 || status >= 500) return "retry";
   return "reject";
 }
@@ -97,7 +110,7 @@ export function classifyBulkItems(
   items: ReadonlyArray<Record<string, BulkResponseItem>>,
   sentIds: readonly string[],
 ): BulkClassification {
-  const result: BulkClassification = { written: [], retry: [], reject: [] };
+  const result: BulkClassification = { written: [], superseded: [], retry: [], reject: [] };
   for (const [position, id] of sentIds.entries()) {
     const entry = items[position];
     const item = entry ? Object.values(entry)[0] : undefined;
@@ -114,9 +127,9 @@ export function classifyBulkItems(
       });
       continue;
     }
-    const verdict = classifyStatus(item.status);
-    if (verdict === "written") {
-      result.written.push(position);
+    const verdict = classifyStatus(item.status, item.error?.type);
+    if (verdict === "written" || verdict === "superseded") {
+      result[verdict].push(position);
     } else {
       result[verdict].push({
         position,
@@ -189,7 +202,7 @@ export class BulkWriter {
   ) {}
 
   async write(documents: readonly BulkDocument[], signal?: AbortSignal): Promise<BulkWriteResult> {
-    const total: BulkWriteResult = { written: 0, deadLettered: 0, retries: 0 };
+    const total: BulkWriteResult = { written: 0, superseded: 0, deadLettered: 0, retries: 0 };
     const deadline = Date.now() + this.options.deadlineMs;
     const batches = batchDocuments(documents, this.options.maxDocuments, this.options.maxBytes);
     const rejected: Array<{ document: BulkDocument; failure: ItemFailure }> = [];
@@ -199,6 +212,7 @@ export class BulkWriter {
         const batch = batches[next++] as BulkDocument[];
         const outcome = await this.writeBatch(batch, deadline, signal);
         total.written += outcome.written;
+        total.superseded += outcome.superseded;
         total.retries += outcome.retries;
         rejected.push(...outcome.rejected);
       }
@@ -229,17 +243,55 @@ export class BulkWriter {
     return total;
   }
 
+  /**
+   * Sends one other request a write depends on (a read of what is stored, a delete) under
+   * the same policy: transient failures are retried with back-off until the deadline (as
+   * `BulkWriteError`, transient), anything else is thrown as it is.
+   */
+  async retrying<T>(
+    what: string,
+    send: (signal?: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const deadline = Date.now() + this.options.deadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new BulkWriteError(`${what} aborted (shutting down)`, true);
+      let cause: string;
+      try {
+        return await send(signal);
+      } catch (error) {
+        if (error instanceof errors.RequestAbortedError || signal?.aborted) {
+          throw new BulkWriteError(`${what} aborted (shutting down)`, true);
+        }
+        if (!isTransientRequestError(error)) throw error;
+        cause = `${what} failed: ${(error as Error).message}`;
+      }
+      const delayMs = backoffDelayMs(attempt, this.options.backoff);
+      if (Date.now() + delayMs > deadline) {
+        throw new BulkWriteError(`gave up after ${attempt + 1} attempt(s): ${cause}`, true);
+      }
+      this.options.onRetry?.({ attempt, delayMs, cause, documents: 0 });
+      try {
+        await sleep(delayMs, undefined, signal ? { signal } : undefined);
+      } catch {
+        throw new BulkWriteError(`${what} aborted (shutting down)`, true);
+      }
+    }
+  }
+
   private async writeBatch(
     batch: BulkDocument[],
     deadline: number,
     signal: AbortSignal | undefined,
   ): Promise<{
     written: number;
+    superseded: number;
     retries: number;
     rejected: Array<{ document: BulkDocument; failure: ItemFailure }>;
   }> {
     let pending = batch;
     let written = 0;
+    let superseded = 0;
     let retries = 0;
     const rejected: Array<{ document: BulkDocument; failure: ItemFailure }> = [];
     for (let attempt = 0; ; attempt++) {
@@ -248,10 +300,7 @@ export class BulkWriter {
       try {
         const response = await this.client.bulk(
           {
-            operations: pending.flatMap((d) => [
-              `{"index":{"_index":${JSON.stringify(d.index)},"_id":${JSON.stringify(d.id)}}}`,
-              d.source,
-            ]) as unknown as object[],
+            operations: pending.flatMap((d) => [actionLine(d), d.source]) as unknown as object[],
             filter_path: "items.*.status,items.*._id,items.*.error.type,items.*.error.reason",
             ...(this.options.refresh ? { refresh: true } : {}),
           },
@@ -262,10 +311,11 @@ export class BulkWriter {
           pending.map((d) => d.id),
         );
         written += verdicts.written.length;
+        superseded += verdicts.superseded.length;
         for (const failure of verdicts.reject) {
           rejected.push({ document: pending[failure.position] as BulkDocument, failure });
         }
-        if (verdicts.retry.length === 0) return { written, retries, rejected };
+        if (verdicts.retry.length === 0) return { written, superseded, retries, rejected };
         const first = verdicts.retry[0] as ItemFailure;
         cause = `${verdicts.retry.length} item(s) failed with ${first.status} ${first.type}: ${first.reason}`;
         pending = verdicts.retry.map((f) => pending[f.position] as BulkDocument);
@@ -294,6 +344,14 @@ export class BulkWriter {
       }
     }
   }
+}
+
+/** The bulk action line of a document: index under its id, with its external version if any. */
+export function actionLine(document: BulkDocument): string {
+  const target = `"_index":${JSON.stringify(document.index)},"_id":${JSON.stringify(document.id)}`;
+  return document.version === undefined
+    ? `{"index":{${target}}}`
+    : `{"index":{${target},"version":${document.version},"version_type":"external_gte"}}`;
 }
 
 /** The dead-letter record of a rejected document; its id makes a repeated rejection overwrite. */

@@ -6,6 +6,8 @@ export interface TraceIndices {
   spans: string;
   serviceGraph: string;
   deadLetters: string;
+  /** One document per window: the revision whose documents are stored. */
+  windows: string;
 }
 
 export function traceIndices(prefix: string): TraceIndices {
@@ -14,11 +16,12 @@ export function traceIndices(prefix: string): TraceIndices {
     spans: `${prefix}-spans`,
     serviceGraph: `${prefix}-service-graph`,
     deadLetters: `${prefix}-dead-letters`,
+    windows: `${prefix}-windows`,
   };
 }
 
 /** Bumped whenever a mapping below changes; stored in the template's `_meta`. */
-export const TEMPLATE_VERSION = 1;
+export const TEMPLATE_VERSION = 2;
 
 const keyword = { type: "keyword" } as const;
 const long = { type: "long" } as const;
@@ -165,6 +168,24 @@ const deadLetterMappings = {
   },
 } as const;
 
+/**
+ * The window marker (`_id` = window id, external version = revision), written after every
+ * document of that revision: a delivery of an older revision is skipped when it sees a newer
+ * one here.
+ */
+const windowMappings = {
+  dynamic: "strict",
+  properties: {
+    window_id: keyword,
+    window_revision: integer,
+    window_start_ns: long,
+    window_end_ns: long,
+    span_count: integer,
+    trace_count: integer,
+    written_at: { type: "date" },
+  },
+} as const;
+
 /** The composable index templates, by name. */
 export function traceIndexTemplates(prefix: string) {
   const indices = traceIndices(prefix);
@@ -183,6 +204,7 @@ export function traceIndexTemplates(prefix: string) {
     template(indices.spans, spanMappings),
     template(indices.serviceGraph, serviceGraphMappings),
     template(indices.deadLetters, deadLetterMappings),
+    template(indices.windows, windowMappings),
   ];
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  actionLine,
   backoffDelayMs,
   batchDocuments,
   classifyBulkItems,
@@ -9,15 +10,26 @@ import {
 } from "../../src/elastic/bulk-writer.js";
 
 describe("classifyStatus", () => {
+  const classify = (status: number) => classifyStatus(status);
   it("stores 2xx, retries 429 and 5xx, rejects other 4xx", () => {
-    expect([200, 201].map(classifyStatus)).toEqual(["written", "written"]);
-    expect([429, 500, 502, 503].map(classifyStatus)).toEqual(["retry", "retry", "retry", "retry"]);
-    expect([400, 404, 409, 413].map(classifyStatus)).toEqual([
-      "reject",
-      "reject",
-      "reject",
-      "reject",
-    ]);
+    expect([200, 201].map(classify)).toEqual(["written", "written"]);
+    expect([429, 500, 502, 503].map(classify)).toEqual(["retry", "retry", "retry", "retry"]);
+    expect([400, 404, 409, 413].map(classify)).toEqual(["reject", "reject", "reject", "reject"]);
+  });
+
+  it("counts a version conflict as superseded: a newer version is stored", () => {
+    expect(classifyStatus(409, "version_conflict_engine_exception")).toBe("superseded");
+    expect(classifyStatus(409, "some_other_conflict")).toBe("reject");
+  });
+});
+
+describe("actionLine", () => {
+  it("indexes under the id, with the external version when the document has one", () => {
+    const doc = { index: "dt-traces", id: 'a"b', source: "{}" };
+    expect(JSON.parse(actionLine(doc))).toEqual({ index: { _index: "dt-traces", _id: 'a"b' } });
+    expect(JSON.parse(actionLine({ ...doc, version: 3 }))).toEqual({
+      index: { _index: "dt-traces", _id: 'a"b', version: 3, version_type: "external_gte" },
+    });
   });
 });
 
@@ -41,10 +53,18 @@ describe("classifyBulkItems", () => {
           },
         },
         { index: { _id: "d", status: 200 } },
+        {
+          index: {
+            _id: "e",
+            status: 409,
+            error: { type: "version_conflict_engine_exception", reason: "current version [2]" },
+          },
+        },
       ],
-      ["a", "b", "c", "d"],
+      ["a", "b", "c", "d", "e"],
     );
     expect(result.written).toEqual([0, 3]);
+    expect(result.superseded).toEqual([4]);
     expect(result.retry).toEqual([
       { position: 1, status: 429, type: "es_rejected_execution_exception", reason: "queue full" },
     ]);
