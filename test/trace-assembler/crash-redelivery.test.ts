@@ -43,8 +43,8 @@ describe("an assembler killed with SIGKILL in the middle of a window", () => {
     const expected = [...expectedTraces(windows).keys()].sort();
     const config = writeConfig(setup, { ackWaitMs: 3_000, assembler: ["concurrency = 1"] });
 
-    // Not in `services`: it is killed here, never stopped.
     const victim = await startAssembler(config);
+    services.push(victim);
     await waitForLog(victim, '"consuming windows"');
     await publishWindows(nc, setup, windows);
     // Let it finish one window, then kill it while it is writing the next one.

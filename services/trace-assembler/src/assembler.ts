@@ -9,13 +9,14 @@ import type { ServiceParts, ServiceRuntime } from "@deeptrace/shared/service/run
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, NatsConnection } from "nats";
 import { type StatsSnapshot, traceAssemblerService } from "./api/trace-assembler-service.js";
 import { DeadLetters } from "./consumer/dead-letters.js";
+import { MAX_DELIVERIES_REASON, MaxDeliveriesWatcher } from "./consumer/max-deliveries.js";
 import { WindowConsumer } from "./consumer/window-consumer.js";
 import { ensureWindowConsumer } from "./consumer/window-consumer-setup.js";
 import { AssemblerMetrics } from "./metrics/assembler-metrics.js";
 import { AssemblerStats } from "./metrics/assembler-stats.js";
 import { TraceQueries } from "./query/trace-queries.js";
 import { assembleWindow, decodeWindow, type WindowSettings } from "./windows/window-processor.js";
-import { deleteOlderRevisions } from "./windows/window-revisions.js";
+import { WindowRevisions } from "./windows/window-revisions.js";
 
 /**
  * The trace-assembler process. The gRPC API is up at once; in the background it creates the
@@ -38,7 +39,14 @@ export async function setupAssembler({
     useObservedIds: section.use_observed_ids,
   };
   const starting = new AbortController();
-  let running: { nc: NatsConnection; jsm: JetStreamManager; windows: WindowConsumer } | undefined;
+  let running:
+    | {
+        nc: NatsConnection;
+        jsm: JetStreamManager;
+        windows: WindowConsumer;
+        maxDeliveries: MaxDeliveriesWatcher;
+      }
+    | undefined;
 
   const start = async () => {
     await untilDone(logger, "Elasticsearch index templates", starting.signal, () =>
@@ -52,20 +60,27 @@ export async function setupAssembler({
     await ensureWindowConsumer(jsm, config);
     const js = nc.jetstream();
     const consumer = await js.consumers.get(config.nats.stream, config.nats.consumer);
-    const windows = windowConsumer(consumer, js, jsm);
+    const { windows, maxDeliveries } = windowConsumer(nc, consumer, js, jsm);
     if (starting.signal.aborted) {
       await nc.drain();
       return;
     }
+    // Listening before consuming: a window whose last delivery fails from now on is seen.
+    await maxDeliveries.start();
     windows.start();
-    running = { nc, jsm, windows };
+    running = { nc, jsm, windows, maxDeliveries };
     logger.info(
       { stream: config.nats.stream, consumer: config.nats.consumer },
       "consuming windows",
     );
   };
 
-  const windowConsumer = (consumer: Consumer, js: JetStreamClient, jsm: JetStreamManager) => {
+  const windowConsumer = (
+    nc: NatsConnection,
+    consumer: Consumer,
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+  ) => {
     const writer = new BulkWriter(es, {
       deadLetterIndex: indices.deadLetters,
       maxDocuments: section.bulk_documents,
@@ -83,9 +98,24 @@ export async function setupAssembler({
       index: indices.deadLetters,
       payloadBytes: section.dead_letter_payload_bytes,
     });
+    const revisions = new WindowRevisions(es, writer, indices);
+    const deadLettered = (reason: string) => {
+      stats.deadLetters++;
+      metrics.windows.inc({ outcome: "dead_lettered" });
+      metrics.deadLetters.inc({ reason: reason.split(":")[0] ?? "unknown" });
+    };
     const handle = async (msg: JsMsg, signal: AbortSignal) => {
       const received = process.hrtime.bigint();
       const window = decodeWindow(msg.data);
+      const stored = await revisions.stored(window.windowId, signal);
+      if (stored !== undefined && stored > window.revision) {
+        metrics.windows.inc({ outcome: "superseded" });
+        logger.info(
+          { windowId: window.windowId, revision: window.revision, stored },
+          "window skipped: a newer revision is stored",
+        );
+        return;
+      }
       const assembled = assembleWindow(window, indices, settings);
       const assembledAt = process.hrtime.bigint();
       logger.debug(
@@ -93,38 +123,37 @@ export async function setupAssembler({
         "window assembled",
       );
       const result = await writer.write(assembled.documents, signal);
-      if (window.revision > 0) {
-        await deleteOlderRevisions(es, indices, window.windowId, window.revision);
-      }
+      const storedRevision = await revisions.written(assembled.summary, window, signal);
       const written = process.hrtime.bigint();
       metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - received) / 1e9);
       metrics.processingSeconds.observe({ stage: "write" }, Number(written - assembledAt) / 1e9);
       metrics.processingSeconds.observe({ stage: "total" }, Number(written - received) / 1e9);
       metrics.documents.inc({ outcome: "written" }, result.written);
+      metrics.documents.inc({ outcome: "superseded" }, result.superseded);
       metrics.documents.inc({ outcome: "dead_lettered" }, result.deadLettered);
       metrics.windowWritten(assembled.summary);
       stats.windowWritten(assembled.summary, written);
       logger.debug(
-        { ...assembled.summary, ...result, seq: msg.info.streamSequence },
+        { ...assembled.summary, ...result, storedRevision, seq: msg.info.streamSequence },
         "window written",
       );
     };
-    return new WindowConsumer(
+    const windows = new WindowConsumer(
       consumer,
       handle,
       {
         concurrency: section.concurrency,
-        fetchExpiresMs: section.fetch_expires_ms,
+        pullExpiresMs: section.fetch_expires_ms,
         inProgressIntervalMs: section.in_progress_interval_ms,
         nakDelayMs: section.nak_delay_ms,
         maxDeliver: config.nats.max_deliver,
         describeFailure: (msg, error) => ({
           reason: `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? String(error)} (after ${msg.info.redeliveryCount} deliveries)`,
-          ...windowIdOf(msg),
+          ...windowIdOf(msg.data),
         }),
         deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),
-        removeFromStream: async (msg) => {
-          await jsm.streams.deleteMessage(msg.info.stream, msg.info.streamSequence, false);
+        removeFromStream: async (stream, sequence) => {
+          await jsm.streams.deleteMessage(stream, sequence, false);
         },
         events: {
           received: (msg) => {
@@ -135,15 +164,26 @@ export async function setupAssembler({
             }
           },
           nacked: () => metrics.windows.inc({ outcome: "nacked" }),
-          deadLettered: (_msg, why) => {
-            stats.deadLetters++;
-            metrics.windows.inc({ outcome: "dead_lettered" });
-            metrics.deadLetters.inc({ reason: why.reason.split(":")[0] ?? "unknown" });
-          },
+          deadLettered: (_msg, why) => deadLettered(why.reason),
         },
       },
       logger,
     );
+    const maxDeliveries = new MaxDeliveriesWatcher(
+      nc,
+      jsm,
+      {
+        stream: config.nats.stream,
+        consumer: config.nats.consumer,
+        subject: config.nats.subject,
+        retryMs: section.retry_max_ms,
+        describe: (data) => windowIdOf(data),
+        deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),
+        deadLettered: () => deadLettered(MAX_DELIVERIES_REASON),
+      },
+      logger,
+    );
+    return { windows, maxDeliveries };
   };
 
   const started = start().catch((error: unknown) => {
@@ -172,6 +212,7 @@ export async function setupAssembler({
       await started;
       if (running) {
         await running.windows.stop(section.shutdown_grace_ms);
+        await running.maxDeliveries.stop();
         await running.nc.drain();
       }
       await es.close();
@@ -179,9 +220,9 @@ export async function setupAssembler({
   };
 }
 
-function windowIdOf(msg: JsMsg): { windowId?: string } {
+function windowIdOf(data: Uint8Array): { windowId?: string } {
   try {
-    return { windowId: decodeWindow(msg.data).windowId };
+    return { windowId: decodeWindow(data).windowId };
   } catch {
     return {};
   }

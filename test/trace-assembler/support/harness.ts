@@ -185,7 +185,7 @@ export async function documentCount(es: Client, index: string): Promise<number> 
 
 /** Removes what a test created: its indices, templates and stream. */
 export async function cleanUp(setup: TestSetup, es: Client, nc?: NatsConnection): Promise<void> {
-  const indices = ["traces", "spans", "service-graph", "dead-letters"].map(
+  const indices = ["traces", "spans", "service-graph", "dead-letters", "windows"].map(
     (s) => `${setup.prefix}-${s}`,
   );
   await es.indices.delete({ index: indices, ignore_unavailable: true });

@@ -1,12 +1,22 @@
 import type { BulkWriter } from "@deeptrace/shared/elastic/bulk-writer";
 import { serializeDocument } from "@deeptrace/shared/elastic/bulk-writer";
-import { headers, type JetStreamClient, type JsMsg } from "nats";
+import { headers, type JetStreamClient } from "nats";
 
 export interface DeadLetterOptions {
   subject: string;
   index: string;
   /** Bytes of the payload copied into the index record. */
   payloadBytes: number;
+}
+
+/** A stream message that will not be delivered again. */
+export interface UndeliverableMessage {
+  stream: string;
+  streamSequence: number;
+  subject: string;
+  data: Uint8Array;
+  /** Deliveries it had. */
+  deliveries: number;
 }
 
 /** Why a message was given up, and what is known about it. */
@@ -29,13 +39,17 @@ export class DeadLetters {
     private readonly options: DeadLetterOptions,
   ) {}
 
-  async record(msg: JsMsg, why: DeadLetterReason, signal?: AbortSignal): Promise<void> {
-    const { streamSequence, stream, redeliveryCount } = msg.info;
+  async record(
+    msg: UndeliverableMessage,
+    why: DeadLetterReason,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { streamSequence, stream, deliveries } = msg;
     const h = headers();
     h.set("Deeptrace-Dead-Letter-Reason", why.reason.slice(0, 1024).replace(/[\r\n]+/g, " "));
     h.set("Deeptrace-Original-Subject", msg.subject);
     h.set("Deeptrace-Original-Sequence", String(streamSequence));
-    h.set("Deeptrace-Deliveries", String(redeliveryCount));
+    h.set("Deeptrace-Deliveries", String(deliveries));
     if (why.windowId) h.set("Deeptrace-Window-Id", why.windowId);
     await this.js.publish(this.options.subject, msg.data, {
       headers: h,
@@ -53,7 +67,7 @@ export class DeadLetters {
             window_id: why.windowId ?? "",
             subject: msg.subject,
             stream_sequence: streamSequence,
-            delivery_count: redeliveryCount,
+            delivery_count: deliveries,
             payload: Buffer.from(kept).toString("base64"),
             payload_encoding: "base64",
             payload_bytes: msg.data.length,

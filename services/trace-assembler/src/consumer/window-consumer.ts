@@ -1,6 +1,7 @@
-import type { Consumer, JsMsg } from "nats";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Consumer, ConsumerMessages, JsMsg } from "nats";
 import type { Logger } from "pino";
-import type { DeadLetterReason } from "./dead-letters.js";
+import type { DeadLetterReason, UndeliverableMessage } from "./dead-letters.js";
 
 /** What the consumer does with one message; resolves once everything it wrote is stored. */
 export type WindowHandler = (msg: JsMsg, signal: AbortSignal) => Promise<void>;
@@ -8,20 +9,24 @@ export type WindowHandler = (msg: JsMsg, signal: AbortSignal) => Promise<void>;
 export interface WindowConsumerOptions {
   /** Windows handled at the same time by this instance. */
   concurrency: number;
-  /** How long one pull waits for a message. */
-  fetchExpiresMs: number;
+  /** How long one pull request waits on the server before the client renews it. */
+  pullExpiresMs: number;
   inProgressIntervalMs: number;
   nakDelayMs: number;
   /** Deliveries after which a failing message is dead-lettered (the consumer's max_deliver). */
   maxDeliver: number;
   /** Why a message that failed on its last delivery is given up (window id when known). */
   describeFailure: (msg: JsMsg, error: unknown) => DeadLetterReason;
-  deadLetter: (msg: JsMsg, why: DeadLetterReason, signal: AbortSignal) => Promise<void>;
+  deadLetter: (
+    msg: UndeliverableMessage,
+    why: DeadLetterReason,
+    signal: AbortSignal,
+  ) => Promise<void>;
   /**
    * Removes a terminated message from the stream: a work-queue stream keeps terminated
    * messages, and a dead letter already holds a copy.
    */
-  removeFromStream: (msg: JsMsg) => Promise<void>;
+  removeFromStream: (stream: string, sequence: number) => Promise<void>;
   events?: {
     received?: (msg: JsMsg) => void;
     nacked?: (msg: JsMsg, error: unknown) => void;
@@ -30,16 +35,28 @@ export interface WindowConsumerOptions {
 }
 
 /**
- * Pulls windows from the shared durable consumer, so instances split the work, and settles
- * each one explicitly: ack (confirmed by the server) only after the handler resolved, i.e.
- * after Elasticsearch stored every document; in-progress acks while the handler runs;
- * nak with a delay on failure; on the last allowed delivery the message goes to the dead
- * letters and is terminated. A message is terminated only once its dead letter is stored.
+ * Takes windows from the shared durable consumer, so instances split the work, through one
+ * long-lived `consume()`: its subscription outlives every pull request, so a window that
+ * arrives as a request expires is still received (a `next()` per window dropped it, and it
+ * came back only after ack_wait with one delivery spent).
+ *
+ * At most `concurrency` windows are in hand. Each pull asks for one message, and the client
+ * library sends the next pull only when this loop asks for the next message, which it does
+ * only with a free slot; so no window waits unattended in a client buffer while its ack_wait
+ * runs. Every window in hand gets in-progress acks from the moment it is received.
+ *
+ * Each window is settled explicitly: ack (confirmed by the server) only after the handler
+ * resolved, i.e. after Elasticsearch stored every document; nak with a delay on failure; on
+ * the last allowed delivery the message goes to the dead letters and is terminated. A
+ * message is terminated only once its dead letter is stored.
  */
 export class WindowConsumer {
   private stopping = false;
   private readonly abort = new AbortController();
-  private workers: Promise<void>[] = [];
+  private readonly inHand = new Set<Promise<void>>();
+  private slotFreed: (() => void) | undefined;
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly consumer: Consumer,
@@ -49,53 +66,86 @@ export class WindowConsumer {
   ) {}
 
   start(): void {
-    this.workers = Array.from({ length: this.options.concurrency }, (_, i) => this.work(i));
+    this.loop = this.run();
   }
 
   /**
-   * Stops pulling, lets the windows in hand finish for up to `graceMs`, then aborts them
-   * (they are nacked, so another instance takes them at once) and waits for the workers.
+   * Stops pulling (messages the client library already received are handed back with a nak,
+   * without delay), lets the windows in hand finish for up to `graceMs`, then aborts them
+   * (they are nacked, so another instance takes them at once) and waits for all of them.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.messages?.stop();
+    this.slotFreed?.();
     const timer = setTimeout(() => this.abort.abort(), graceMs);
-    await Promise.all(this.workers);
+    await this.loop;
+    await Promise.all(this.inHand);
     clearTimeout(timer);
   }
 
-  private async work(worker: number): Promise<void> {
+  private async run(): Promise<void> {
     while (!this.stopping) {
-      let msg: JsMsg | null;
       try {
-        msg = await this.consumer.next({ expires: this.options.fetchExpiresMs });
+        const messages = await this.consumer.consume({
+          max_messages: 1,
+          expires: this.options.pullExpiresMs,
+        });
+        this.messages = messages;
+        // stop() may have run while consume() was being set up.
+        if (this.stopping) messages.stop();
+        for await (const msg of messages) {
+          if (this.stopping) {
+            msg.nak();
+            continue;
+          }
+          this.take(msg);
+          while (this.inHand.size >= this.options.concurrency && !this.stopping) {
+            await new Promise<void>((resolve) => {
+              this.slotFreed = resolve;
+            });
+          }
+        }
       } catch (error) {
-        this.logger.warn({ err: error, worker }, "pulling a window failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        continue;
+        if (this.stopping) break;
+        this.logger.warn({ err: error }, "consuming windows failed; consuming again");
+        await sleep(1_000);
       }
-      if (!msg) continue;
-      if (this.stopping) {
-        msg.nak();
-        break;
-      }
-      await this.settle(msg);
     }
   }
 
-  private async settle(msg: JsMsg): Promise<void> {
+  private take(msg: JsMsg): void {
     this.options.events?.received?.(msg);
     this.logger.debug(
       { seq: msg.info.streamSequence, deliveries: msg.info.redeliveryCount },
       "window received",
     );
     const heartbeat = setInterval(() => msg.working(), this.options.inProgressIntervalMs);
+    const settled: Promise<void> = this.settle(msg).finally(() => {
+      clearInterval(heartbeat);
+      this.inHand.delete(settled);
+      const freed = this.slotFreed;
+      this.slotFreed = undefined;
+      freed?.();
+    });
+    this.inHand.add(settled);
+  }
+
+  private async settle(msg: JsMsg): Promise<void> {
     try {
       await this.handler(msg, this.abort.signal);
-      clearInterval(heartbeat);
+    } catch (error) {
+      await this.failed(msg, error);
+      return;
+    }
+    try {
       await msg.ackAck();
     } catch (error) {
-      clearInterval(heartbeat);
-      await this.failed(msg, error);
+      // Everything is stored; a redelivery overwrites the same documents.
+      this.logger.warn(
+        { seq: msg.info.streamSequence, err: error },
+        "window written but its ack was not confirmed; a redelivery will overwrite it",
+      );
     }
   }
 
@@ -115,14 +165,24 @@ export class WindowConsumer {
     }
     const why = this.options.describeFailure(msg, error);
     try {
-      await this.options.deadLetter(msg, why, this.abort.signal);
+      await this.options.deadLetter(
+        {
+          stream: msg.info.stream,
+          streamSequence: msg.info.streamSequence,
+          subject: msg.subject,
+          data: msg.data,
+          deliveries,
+        },
+        why,
+        this.abort.signal,
+      );
       msg.term(why.reason.slice(0, 200));
-      await this.options.removeFromStream(msg);
+      await this.options.removeFromStream(msg.info.stream, msg.info.streamSequence);
       this.logger.error({ ...context, reason: why.reason }, "window dead-lettered");
       this.options.events?.deadLettered?.(msg, why);
     } catch (deadLetterError) {
-      // Not terminated: the message stays in the stream (JetStream announces it with a
-      // max-deliveries advisory), so nothing is dropped without a stored reason.
+      // Not terminated: JetStream will not deliver it again and announces it with a
+      // max-deliveries advisory, whose handler dead-letters it (see max-deliveries.ts).
       this.logger.error(
         { ...context, deadLetterError },
         "window failed on its last delivery and could not be dead-lettered",

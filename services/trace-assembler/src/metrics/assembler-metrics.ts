@@ -19,7 +19,7 @@ export class AssemblerMetrics {
     const registers = [registry];
     this.windows = new Counter({
       name: "deeptrace_assembler_windows_total",
-      help: "Windows handled, by outcome (acked, nacked, dead_lettered)",
+      help: "Windows handled, by outcome (acked, superseded, nacked, dead_lettered)",
       labelNames: ["outcome"],
       registers,
     });
@@ -56,7 +56,7 @@ export class AssemblerMetrics {
     });
     this.documents = new Counter({
       name: "deeptrace_assembler_documents_total",
-      help: "Documents written to Elasticsearch, by outcome (written, dead_lettered)",
+      help: "Documents written to Elasticsearch, by outcome (written, superseded, dead_lettered)",
       labelNames: ["outcome"],
       registers,
     });

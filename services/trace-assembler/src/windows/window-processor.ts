@@ -59,7 +59,9 @@ export function decodeWindow(data: Uint8Array): SpanWindow {
  * Runs the engine over the whole window (margin spans included, so traces crossing the
  * window edge are complete) and turns the traces whose root starts in [start, end) into
  * documents: traces, their correlated spans and the window's service-graph contribution,
- * each under a deterministic id so a redelivery overwrites what an earlier delivery wrote.
+ * each under a deterministic id so a redelivery overwrites what an earlier delivery wrote,
+ * and with the window revision as external version so an older revision never overwrites a
+ * newer one (window-revisions.ts).
  */
 export function assembleWindow(
   window: SpanWindow,
@@ -85,6 +87,7 @@ export function assembleWindow(
     documents.push({
       index: indices.traces,
       id: trace.traceId,
+      version: window.revision,
       source: serializeDocument(traceDocument(trace, ref, now)),
     });
     orphanSpans += trace.completeness?.orphanCount ?? 0;
@@ -94,6 +97,7 @@ export function assembleWindow(
       documents.push({
         index: indices.spans,
         id: link.spanId,
+        version: window.revision,
         source: serializeDocument(
           spanDocument(link, spansById.get(link.spanId), trace.traceId, ref),
         ),
@@ -109,6 +113,7 @@ export function assembleWindow(
     documents.push({
       index: indices.serviceGraph,
       id: doc.id,
+      version: window.revision,
       source: serializeDocument(doc.source),
     });
   }

@@ -11,7 +11,10 @@ export function traceAssemblerSection(f: ConfigFields) {
     use_observed_ids: z.boolean().default(false),
     /** Windows one instance processes at the same time (overlaps engine work and writes). */
     concurrency: z.number().int().min(1).max(64).default(2),
-    /** How long one pull from the shared consumer waits for a window before asking again. */
+    /**
+     * How long one pull request of the long-lived consumer waits on the server before the
+     * client renews it; the server's idle heartbeats come every half of it.
+     */
     fetch_expires_ms: f.positiveMs.min(1_000).default(5_000),
     /** Interval of in-progress acks while a window is processed; keep well below nats.ack_wait_ms. */
     in_progress_interval_ms: f.positiveMs.default(10_000),
