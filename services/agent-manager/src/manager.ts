@@ -6,6 +6,7 @@ import { AuditIndex } from "./elastic/audit-index.js";
 import { RegistryStore } from "./elastic/registry-store.js";
 import { StateHistory } from "./elastic/state-history.js";
 import { FleetRunner } from "./fleet/fleet-runner.js";
+import { fleetMetrics } from "./fleet-metrics.js";
 import { HealthMonitor } from "./health/health-monitor.js";
 import { agentsFromConfig } from "./inventory/config-seed.js";
 import { Inventory } from "./inventory/inventory.js";
@@ -15,7 +16,11 @@ import { retryUntilDone } from "./retry.js";
 import { ConnectionPool } from "./ssh/connection-pool.js";
 
 /** Wires the agent-manager: registry, SSH pool, lifecycle, fleet runner, health probes, API, audit. */
-export async function setupAgentManager({ config, logger }: ServiceRuntime): Promise<ServiceParts> {
+export async function setupAgentManager({
+  config,
+  logger,
+  registry: metrics,
+}: ServiceRuntime): Promise<ServiceParts> {
   const settings = config.agent_manager;
   const prefix = config.elastic.index_prefix;
   const elastic = createElasticClient(config);
@@ -24,6 +29,7 @@ export async function setupAgentManager({ config, logger }: ServiceRuntime): Pro
   const history = new StateHistory(elastic, `${prefix}-${settings.history_index_suffix}`, logger);
   const audit = new AuditIndex(elastic, `${prefix}-${settings.audit_index_suffix}`, logger);
   const inventory = new Inventory(registry, logger);
+  const recordOperation = fleetMetrics(metrics, inventory);
   inventory.seed(agentsFromConfig(config));
   const stopping = new AbortController();
   // The API serves the config-file inventory at once; the registry joins when Elasticsearch answers.
@@ -91,7 +97,11 @@ export async function setupAgentManager({ config, logger }: ServiceRuntime): Pro
       startTimeoutMs: settings.start_timeout_ms,
     },
     render,
-    { afterOperation: (name) => health.probe(name) },
+    {
+      afterOperation: (name) => health.probe(name),
+      onFinished: (operation, result, seconds) =>
+        recordOperation(operation, result.ok, result.failedStep, seconds),
+    },
   );
   const fleet = new FleetRunner(inventory, operations, health);
   health.start();

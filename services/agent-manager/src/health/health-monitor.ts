@@ -30,6 +30,8 @@ export interface MonitorSettings {
  */
 export class HealthMonitor {
   readonly #busy = new Map<string, number>();
+  /** Bumped by every claim: a probe that saw an older value predates an operation. */
+  readonly #generation = new Map<string, number>();
   readonly #runningSince = new Map<string, number>();
   /** Agents waiting for or in a probe; a slow (unreachable) host never delays the others. */
   readonly #queued = new Set<string>();
@@ -74,7 +76,7 @@ export class HealthMonitor {
         this.#queued.delete(name);
         continue;
       }
-      const probe: Promise<void> = this.probe(name)
+      const probe: Promise<void> = this.#probeByName(name, false)
         .catch(() => undefined)
         .finally(() => {
           this.#active.delete(probe);
@@ -87,7 +89,10 @@ export class HealthMonitor {
 
   /** Marks agents as worked on, so periodic probes skip them; returns the release function. */
   claim(names: string[]): () => void {
-    for (const name of names) this.#busy.set(name, (this.#busy.get(name) ?? 0) + 1);
+    for (const name of names) {
+      this.#busy.set(name, (this.#busy.get(name) ?? 0) + 1);
+      this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
+    }
     return () => {
       for (const name of names) {
         const n = (this.#busy.get(name) ?? 1) - 1;
@@ -99,25 +104,35 @@ export class HealthMonitor {
 
   /** Probes one agent now (after an operation on it). */
   async probe(name: string): Promise<void> {
+    await this.#probeByName(name, true);
+  }
+
+  /**
+   * A periodic probe (`afterOperation` false) that ends while an operation claimed the agent
+   * keeps its findings (state, hashes, offset) out of the inventory: they may predate the
+   * operation, which owns the agent until its own probe.
+   */
+  async #probeByName(name: string, afterOperation: boolean): Promise<void> {
     let entry: InventoryEntry;
     try {
       entry = this.inventory.get(name);
     } catch {
       return; // removed meanwhile
     }
-    await this.#probeSafely(entry);
+    await this.#probeSafely(entry, afterOperation);
   }
 
-  async #probeSafely(entry: InventoryEntry): Promise<void> {
+  async #probeSafely(entry: InventoryEntry, afterOperation: boolean): Promise<void> {
     try {
-      await this.#probe(entry);
+      await this.#probe(entry, afterOperation);
     } catch (error) {
       this.logger.warn({ agent: entry.agent.name, err: (error as Error).message }, "probe failed");
     }
   }
 
-  async #probe(entry: InventoryEntry): Promise<void> {
+  async #probe(entry: InventoryEntry, afterOperation: boolean): Promise<void> {
     const { agent, status } = entry;
+    const generation = this.#generation.get(agent.name) ?? 0;
     const rendered = renderAgentConfig(agent, this.render);
     const spanIndex = spanIndexOf(rendered.object, agent.name);
     const observation: ProbeObservation = {
@@ -189,6 +204,9 @@ export class HealthMonitor {
         );
       }
     }
+    const stale =
+      this.#busy.has(agent.name) || (this.#generation.get(agent.name) ?? 0) !== generation;
+    if (!afterOperation && stale) return;
     await this.inventory.updateStatus(agent.name, patch);
     const derived = deriveState(observation);
     await this.inventory.setState(agent.name, derived.state, derived.reason);

@@ -40,6 +40,8 @@ export type OperationName =
 export interface OperationHooks {
   /** After an operation (success or not): re-probe the agent's health. */
   afterOperation: (agent: string) => Promise<void>;
+  /** Every finished operation, for metrics. */
+  onFinished?: (operation: OperationName, result: OperationResult, seconds: number) => void;
 }
 
 /**
@@ -71,7 +73,13 @@ export class AgentOperations {
     signal?: AbortSignal,
   ): Promise<OperationResult> {
     const previous = this.#queues.get(agent.name) ?? Promise.resolve();
-    const next = previous.then(() => this.#run(operation, agent, progress, signal));
+    const next = previous.then(async () => {
+      const started = process.hrtime.bigint();
+      const result = await this.#run(operation, agent, progress, signal);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.hooks.onFinished?.(operation, result, seconds);
+      return result;
+    });
     const tail = next.catch(() => undefined);
     this.#queues.set(agent.name, tail);
     void tail.then(() => {
