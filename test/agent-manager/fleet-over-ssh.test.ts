@@ -308,6 +308,36 @@ describe("agent-manager over real SSH hosts", () => {
     expect(await codeOf(() => api.admin.removeAgent({ name: nameOf(0) }))).toBe(
       Code.FailedPrecondition,
     );
+    const updated = await api.admin.updateAgent({
+      agent: {
+        name: down,
+        host: downIp,
+        sshPort: 22,
+        user: h.user,
+        passwordRef: `file:${h.passwordFile}`,
+        labels: { run: RUN, rack: "r9" },
+      },
+    });
+    expect(updated.agent?.labels).toEqual({ run: RUN, rack: "r9" });
+    expect(
+      (await api.viewer.listAgents({ selector: { labels: { rack: "r9" } } })).agents.map(
+        (a) => a.name,
+      ),
+    ).toEqual([down]);
+    expect(
+      await codeOf(() =>
+        api.admin.updateAgent({
+          agent: { name: nameOf(0), host: h.ip, user: h.user, privateKeyPath: h.privateKeyPath },
+        }),
+      ),
+    ).toBe(Code.FailedPrecondition);
+    expect(
+      await codeOf(() =>
+        api.admin.updateAgent({
+          agent: { name: "nobody", host: "h", user: "u", privateKeyPath: "/k" },
+        }),
+      ),
+    ).toBe(Code.NotFound);
     const doc = (await es(`/${PREFIX}-agents/_doc/${down}`)) as {
       _source: Record<string, unknown>;
     };
@@ -638,6 +668,18 @@ describe("agent-manager over real SSH hosts", () => {
     );
     for (const name of names) expect(cli.stdout).toMatch(new RegExp(`${name}\\s+stopped`));
     expect(cli.stdout).toMatch(new RegExp(`${down}\\s+unreachable`));
+
+    const metrics = await (await fetch(`http://${service.http}/metrics`)).text();
+    // h1-h3 stopped, the undeployed extra agent too; the bad key failed, the down host unreachable.
+    expect(metrics).toContain('deeptrace_agents{state="stopped",service="agent-manager"} 4');
+    expect(metrics).toContain('deeptrace_agents{state="failed",service="agent-manager"} 1');
+    expect(metrics).toContain('deeptrace_agents{state="unreachable",service="agent-manager"} 1');
+    expect(metrics).toMatch(
+      /deeptrace_agent_operations_total\{operation="deploy_and_start",outcome="ok",failed_step="",service="agent-manager"\} 3/,
+    );
+    expect(metrics).toMatch(
+      /deeptrace_agent_operations_total\{operation="deploy_and_start",outcome="failed",failed_step="connect",service="agent-manager"\} 2/,
+    );
 
     const walkthrough = await run(
       "bash",
