@@ -15,12 +15,17 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
 import { createWorkload } from "@deeptrace/shared/workload/generator";
 import type { WorkloadOptions } from "@deeptrace/shared/workload/options";
 import type { TopologyName } from "@deeptrace/shared/workload/topology";
 import { type Algorithm, assemble } from "../engine/assemble.js";
-import { groundTruthFromObservedIds, parseGroundTruth } from "../scoring/ground-truth.js";
+import {
+  type GroundTruth,
+  groundTruthFromObservedIds,
+  parseGroundTruth,
+} from "../scoring/ground-truth.js";
 import { type AccuracyReport, score } from "../scoring/score.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -34,7 +39,13 @@ interface AccuracyCell {
   requests: number;
   spans: number;
   measuredInFlight: { mean: number; max: number };
+  /** Requests scored (started after the warm-up) and left out as warm-up. */
+  scoredRequests: number;
+  warmupRequests: number;
+  /** Steady state: only requests that start after the warm-up. */
   results: Record<Algorithm, AlgorithmScore>;
+  /** Every request, warm-up included. */
+  allRequests: Record<Algorithm, AlgorithmScore>;
 }
 
 interface AlgorithmScore {
@@ -65,6 +76,13 @@ interface ThroughputRun {
   engineTimingsMs?: Record<string, number>;
 }
 
+interface RealScore {
+  e2e: number;
+  intra: { precision: number; recall: number };
+  seconds: number;
+  requests: number;
+}
+
 interface BenchResults {
   command: string;
   date: string;
@@ -80,15 +98,7 @@ interface BenchResults {
     file: string;
     spans: number;
     rejected: number;
-    results: Record<
-      Algorithm,
-      {
-        e2e: number;
-        intra: { precision: number; recall: number };
-        seconds: number;
-        requests: number;
-      }
-    >;
+    results: Record<Algorithm | "deeptraceMasked", RealScore>;
   };
   throughput?: {
     parameters: Record<string, unknown>;
@@ -136,6 +146,44 @@ function generate(options: Partial<WorkloadOptions>, withTruth = true): Generate
   };
 }
 
+/**
+ * The steady-state rule: requests ordered by the start of their root span; the first
+ * `warmup` of them are the warm-up (connection pools filling, every first dial preceded by a
+ * DNS lookup that carries no transaction field) and are left out of the scored truth.
+ * Their spans still go through the engine; only what is scored changes.
+ */
+function steadyState(
+  truth: GroundTruth,
+  spans: readonly Span[],
+  warmup: number,
+): { truth: GroundTruth; scored: number; left: number } {
+  const startOf = new Map<string, bigint>();
+  for (const s of spans) startOf.set(s.spanId, s.startTimeNs);
+  const roots: { request: string; start: bigint; spanId: string }[] = [];
+  for (const [spanId, parent] of truth.parentOf ?? []) {
+    const start = startOf.get(spanId);
+    if (parent === "" && start !== undefined)
+      roots.push({ request: truth.requestOf.get(spanId) as string, start, spanId });
+  }
+  roots.sort((a, b) =>
+    a.start < b.start ? -1 : a.start > b.start ? 1 : a.spanId < b.spanId ? -1 : 1,
+  );
+  const skipped = new Set(roots.slice(0, warmup).map((r) => r.request));
+  const requestOf = new Map<string, string>();
+  const parentOf = new Map<string, string>();
+  for (const [spanId, request] of truth.requestOf) {
+    if (skipped.has(request)) continue;
+    requestOf.set(spanId, request);
+    const p = truth.parentOf?.get(spanId);
+    if (p !== undefined) parentOf.set(spanId, p);
+  }
+  return {
+    truth: { level: truth.level, requestOf, parentOf },
+    scored: roots.length - skipped.size,
+    left: skipped.size,
+  };
+}
+
 function reconstruct(g: Generated, algorithm: Algorithm) {
   const ingest = ingestDocuments(g.hits, {
     format: "agent",
@@ -151,7 +199,10 @@ function runAccuracy(
 ): NonNullable<BenchResults["accuracy"]> {
   const topologies: TopologyName[] = ["chain", "fanout", "repeated", "cache", "mixed"];
   const levels = quick ? [50, 500] : [50, 500, 2000];
-  const requestsFor = (c: number): number => (quick ? Math.max(300, 2 * c) : Math.max(1000, 3 * c));
+  // Steady state: 20 x in flight requests, the first 5 x in flight of them are warm-up.
+  const requestsFor = (c: number): number =>
+    quick ? Math.max(300, 4 * c) : Math.max(1000, 20 * c);
+  const warmupFor = (c: number): number => (quick ? c : 5 * c);
   const cells: AccuracyCell[] = [];
   for (const topology of topologies) {
     for (const concurrency of levels) {
@@ -167,11 +218,15 @@ function runAccuracy(
         });
         const truth = parseGroundTruth(g.truthLines);
         const results = {} as Record<Algorithm, AlgorithmScore>;
+        const allRequests = {} as Record<Algorithm, AlgorithmScore>;
+        let steady: ReturnType<typeof steadyState> | undefined;
         for (const algorithm of ALGORITHMS) {
           const t0 = performance.now();
-          const { result } = reconstruct(g, algorithm);
+          const { ingest, result } = reconstruct(g, algorithm);
           const seconds = (performance.now() - t0) / 1000;
-          results[algorithm] = scoreOf(score(result.traces, truth), seconds);
+          steady ??= steadyState(truth, ingest.spans, warmupFor(concurrency));
+          results[algorithm] = scoreOf(score(result.traces, steady.truth), seconds);
+          allRequests[algorithm] = scoreOf(score(result.traces, truth), seconds);
         }
         const cell: AccuracyCell = {
           topology,
@@ -180,12 +235,18 @@ function runAccuracy(
           requests: g.requests,
           spans: g.hits.length,
           measuredInFlight: g.inFlight,
+          scoredRequests: steady?.scored ?? 0,
+          warmupRequests: steady?.left ?? 0,
           results,
+          allRequests,
         };
         cells.push(cell);
         log(
           `accuracy ${topology} c=${concurrency} fields=${fields ? "on" : "off"} spans=${cell.spans}: ` +
-            ALGORITHMS.map((a) => `${a} e2e ${results[a].e2e} (${results[a].seconds}s)`).join(", "),
+            ALGORITHMS.map(
+              (a) =>
+                `${a} e2e ${results[a].e2e} (all requests ${allRequests[a].e2e}, ${results[a].seconds}s)`,
+            ).join(", "),
         );
       }
     }
@@ -194,7 +255,10 @@ function runAccuracy(
     parameters: {
       topologies,
       concurrency: levels,
-      requests: "max(1000, 3 x concurrency)" + (quick ? " (quick: max(300, 2 x concurrency))" : ""),
+      requests: `max(1000, 20 x concurrency)${quick ? " (quick: max(300, 4 x concurrency))" : ""}`,
+      warmup:
+        "the first 5 x concurrency requests by root-span start are warm-up and not scored in the steady-state columns" +
+        (quick ? " (quick: the first 1 x concurrency)" : ""),
       hosts: 3,
       seed: 1,
       transactionFieldsOff:
@@ -214,22 +278,27 @@ function runReal(path: string, log: (s: string) => void): BenchResults["real"] {
   const results = {} as NonNullable<BenchResults["real"]>["results"];
   let spans = 0;
   let rejected = 0;
-  for (const algorithm of ALGORITHMS) {
+  const runs: [keyof typeof results, Algorithm, boolean][] = [
+    ["deeptrace", "deeptrace", false],
+    ["fifo", "fifo", false],
+    ["deeptraceMasked", "deeptrace", true],
+  ];
+  for (const [name, algorithm, maskPropagatedIds] of runs) {
     const t0 = performance.now();
     const ingest = ingestDocuments(parsed.spans, { format: "pairs", index: "rps100-spans" });
-    const result = assemble(ingest.spans, { algorithm });
+    const result = assemble(ingest.spans, { algorithm, maskPropagatedIds });
     const seconds = (performance.now() - t0) / 1000;
     const report = score(result.traces, groundTruthFromObservedIds(ingest.spans));
     spans = ingest.spans.length;
     rejected = ingest.rejected;
-    results[algorithm] = {
+    results[name] = {
       e2e: round(report.e2e.accuracy),
       intra: { precision: round(report.intra.precision), recall: round(report.intra.recall) },
       seconds: round(seconds, 3),
       requests: report.e2e.requests,
     };
     log(
-      `real ${algorithm}: e2e ${results[algorithm].e2e} over ${report.e2e.requests} requests, ${seconds.toFixed(3)} s`,
+      `real ${name}: e2e ${results[name].e2e} over ${report.e2e.requests} requests, ${seconds.toFixed(3)} s`,
     );
   }
   return { file: path, spans, rejected, results };
@@ -392,9 +461,14 @@ function markdown(r: BenchResults): string {
     out.push(
       `| FIFO | ${pct(f.e2e)} | ${pct(f.intra.precision)} | ${pct(f.intra.recall)} | ${f.requests} | ${f.seconds} | 0.778 |`,
     );
+    const m = r.real.results.deeptraceMasked;
+    if (m)
+      out.push(
+        `| DeepTrace, propagated ids masked (\`maskPropagatedIds\`) | ${pct(m.e2e)} | ${pct(m.intra.precision)} | ${pct(m.intra.recall)} | ${m.requests} | ${m.seconds} | - |`,
+      );
     out.push("");
     targets.push(
-      `- rps100 DeepTrace e2e >= 0.98: **${d.e2e >= 0.98 ? "met" : "MISSED"}** (${pct(d.e2e)})`,
+      `- rps100 DeepTrace e2e >= 0.98: **${d.e2e >= 0.98 ? "met" : `MISSED by ${pct(0.98 - d.e2e)}`}** (${pct(d.e2e)})`,
     );
   }
   if (r.accuracy) {
@@ -402,22 +476,29 @@ function markdown(r: BenchResults): string {
     out.push(
       "Generated with the workload generator (`npm run generate:workload`), fed to the engine as Elasticsearch hits with the manifest's clock offsets, scored against the generator's parent-level ground truth. e2e = share of requests whose every Egress span got the right parent; intra = Egress -> Ingress parent in the same process; cross = callee Ingress -> caller Egress. \"fields off\" also drops the X-Request-Id header, so no payload carries a propagated id.",
       "",
+      'Steady state: each cell generates 20 x in-flight requests (at least 1000); requests are ordered by the start of their root span and the first 5 x in-flight of them are the warm-up. Every span of the run goes through the engine, but only requests that start after the warm-up are scored in the e2e / precision / recall columns. The warm-up is where connection pools fill: every first dial is preceded by a DNS lookup that carries no transaction field, so it is harder than the steady state. The "all requests" columns score every request, warm-up included, from the same reconstruction.',
+      "",
     );
     out.push(`Parameters: ${JSON.stringify(r.accuracy.parameters)}`, "");
     out.push(
-      "| topology | in flight | fields | spans | DeepTrace e2e | FIFO e2e | DT intra P / R | FIFO intra P / R | DT cross P / R | FIFO cross P / R | DT > FIFO |",
+      "| topology | in flight | fields | spans | scored / warm-up requests | DeepTrace e2e | FIFO e2e | DT intra P / R | FIFO intra P / R | DT cross P / R | FIFO cross P / R | DT > FIFO | all requests: DT / FIFO e2e |",
     );
-    out.push("|---|---|---|---|---|---|---|---|---|---|---|");
-    let allAbove = true;
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    const notAbove: string[] = [];
     let at500: number | undefined;
     for (const c of r.accuracy.cells) {
       const d = c.results.deeptrace;
       const f = c.results.fifo;
+      const da = c.allRequests.deeptrace;
+      const fa = c.allRequests.fifo;
       const above = d.e2e > f.e2e;
-      if (!above) allAbove = false;
+      if (!above)
+        notAbove.push(
+          `${c.topology} c=${c.concurrency} fields ${c.transactionFields ? "on" : "off"}`,
+        );
       if (c.concurrency === 500 && c.transactionFields && c.topology === "mixed") at500 = d.e2e;
       out.push(
-        `| ${c.topology} | ${c.concurrency} (measured mean ${c.measuredInFlight.mean}) | ${c.transactionFields ? "on" : "off"} | ${c.spans} | ${pct(d.e2e)} | ${pct(f.e2e)} | ${pct(d.intra.precision)} / ${pct(d.intra.recall)} | ${pct(f.intra.precision)} / ${pct(f.intra.recall)} | ${pct(d.cross.precision)} / ${pct(d.cross.recall)} | ${pct(f.cross.precision)} / ${pct(f.cross.recall)} | ${above ? "yes" : "**no**"} |`,
+        `| ${c.topology} | ${c.concurrency} (measured mean ${c.measuredInFlight.mean}) | ${c.transactionFields ? "on" : "off"} | ${c.spans} | ${c.scoredRequests} / ${c.warmupRequests} | ${pct(d.e2e)} | ${pct(f.e2e)} | ${pct(d.intra.precision)} / ${pct(d.intra.recall)} | ${pct(f.intra.precision)} / ${pct(f.intra.recall)} | ${pct(d.cross.precision)} / ${pct(d.cross.recall)} | ${pct(f.cross.precision)} / ${pct(f.cross.recall)} | ${above ? "yes" : "**no**"} | ${pct(da.e2e)} / ${pct(fa.e2e)} |`,
       );
     }
     out.push("");
@@ -426,10 +507,12 @@ function markdown(r: BenchResults): string {
         .filter((c) => c.concurrency === 500 && c.transactionFields)
         .map((c) => c.results.deeptrace.e2e),
     );
-    targets.push(`- DeepTrace above FIFO in every cell: **${allAbove ? "met" : "MISSED"}**`);
+    targets.push(
+      `- DeepTrace above FIFO in every cell (steady state): **${notAbove.length === 0 ? "met" : `MISSED in ${notAbove.length} of ${r.accuracy.cells.length} cells`}**${notAbove.length ? ` (${notAbove.join("; ")})` : ""}`,
+    );
     if (Number.isFinite(min500)) {
       targets.push(
-        `- DeepTrace e2e >= 0.95 at 500 in flight with transaction fields: **${min500 >= 0.95 ? "met" : "MISSED"}** (lowest topology ${pct(min500)}${at500 !== undefined ? `, mixed ${pct(at500)}` : ""}; gap ${pct(Math.max(0, 0.95 - min500))})`,
+        `- DeepTrace e2e >= 0.95 at 500 in flight with transaction fields (steady state): **${min500 >= 0.95 ? "met" : `MISSED by ${pct(0.95 - min500)}`}** (lowest topology ${pct(min500)}${at500 !== undefined ? `, mixed ${pct(at500)}` : ""})`,
       );
     }
   }
@@ -461,13 +544,13 @@ function markdown(r: BenchResults): string {
     );
     targets.push(
       big
-        ? `- >= 100,000 spans/s on one core at 1M spans (DeepTrace): **${(big.spansPerSecond ?? 0) >= 100_000 ? "met" : "MISSED"}** (${big.spansPerSecond} spans/s; gap ${Math.max(0, 100_000 - (big.spansPerSecond ?? 0))} spans/s, x${round(100_000 / (big.spansPerSecond ?? 1), 1)})`
+        ? `- >= 100,000 spans/s on one core at 1M spans (DeepTrace): **${(big.spansPerSecond ?? 0) >= 100_000 ? "met" : `MISSED by ${100_000 - (big.spansPerSecond ?? 0)} spans/s`}** (${big.spansPerSecond} spans/s, ${round(100_000 / (big.spansPerSecond ?? 1), 1)}x short)`
         : "- >= 100,000 spans/s at 1M spans: **not measured** (the 1M run did not complete; see the table)",
     );
     const s = r.throughput.scaling;
     targets.push(
       s
-        ? `- 10x spans costs <= 12x time: **${s.timeRatio <= 12 * (s.spanRatio / 10) ? "met" : "MISSED"}** (${s.spanRatio}x spans took ${s.timeRatio}x time)`
+        ? `- 10x spans costs <= 12x time: **${s.timeRatio <= 12 * (s.spanRatio / 10) ? "met" : `MISSED by ${round(s.timeRatio - 12 * (s.spanRatio / 10), 2)}x`}** (${s.spanRatio}x spans took ${s.timeRatio}x time; allowed ${round(12 * (s.spanRatio / 10), 2)}x)`
         : "- scaling: **not measured** (a throughput run failed)",
     );
   }

@@ -17,8 +17,14 @@
  *     share of the child's transaction-field mass the parent has (`fields`, 0..1);
  *   - the open parent that last started on the child's thread;
  *   - the `recent` most recently started open parents.
- * Closed parents leave the index and the open list lazily, so the sweep is linear in the
- * spans times the (bounded) candidates per child.
+ * Closed parents leave the open list lazily and the index both lazily (a lookup unlinks
+ * the closed parents of the token it reads) and by a rebuild whenever the index has
+ * doubled since the last one: tokens no child ever looks up again (a request's unique id
+ * after the request ended) would otherwise stay forever. Each rebuild costs the entries it
+ * finds and at least half of them were added since the previous one, so the sweep stays
+ * linear in the spans times the (bounded) tokens and candidates per span. The index lives
+ * in typed arrays (open addressing over token hashes, posting lists as linked entries), so
+ * it allocates no object per token or per entry.
  */
 import { EGRESS, groupBy, INGRESS, type SpanModel } from "./model.js";
 import type { SpanTokens } from "./payload-tokens.js";
@@ -37,6 +43,131 @@ export interface Candidates {
 
 /** A token shared by more open parents than this says nothing about any one of them. */
 const POSTING_LIMIT = 64;
+/** Smallest index: entries and table slots. */
+const INDEX_MIN = 1 << 12;
+
+/**
+ * Inverted index from token hash to the open parents whose payloads carry it: an
+ * open-addressing table of tokens, each the head of a linked list of entries (parent
+ * model indices, newest first).
+ */
+class TokenIndex {
+  private keys = new Uint32Array(INDEX_MIN);
+  private heads = new Int32Array(INDEX_MIN).fill(-2);
+  private tokens = 0;
+  private parent = new Int32Array(INDEX_MIN);
+  private next = new Int32Array(INDEX_MIN);
+  private entries = 0;
+
+  constructor(private readonly end: Float64Array) {}
+
+  clear(): void {
+    this.keys = new Uint32Array(INDEX_MIN);
+    this.heads = new Int32Array(INDEX_MIN).fill(-2);
+    this.tokens = 0;
+    this.entries = 0;
+  }
+
+  /** Table slot of `key`: where it is, or the empty slot (head -2) where it would go. */
+  private slot(key: number): number {
+    const mask = this.heads.length - 1;
+    let t = (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
+    while (this.heads[t] !== -2 && this.keys[t] !== key) t = (t + 1) & mask;
+    return t;
+  }
+
+  /** Add open parent `g` (started at `now`) under `key`. */
+  add(key: number, g: number, now: number): void {
+    if (this.entries === this.parent.length || (this.tokens + 1) * 2 > this.heads.length) {
+      this.rebuild(now);
+    }
+    const t = this.slot(key);
+    if (this.heads[t] === -2) {
+      this.keys[t] = key;
+      this.heads[t] = -1;
+      this.tokens++;
+    }
+    const e = this.entries++;
+    this.parent[e] = g;
+    this.next[e] = this.heads[t] as number;
+    this.heads[t] = e;
+  }
+
+  /**
+   * The parents under `key` still open at `now` into `out` (closed ones are unlinked);
+   * returns how many, or -1 when there are more than `limit`.
+   */
+  open(key: number, now: number, out: Int32Array, limit: number): number {
+    const t = this.slot(key);
+    let e = this.heads[t] as number;
+    if (e < 0) return 0;
+    const { end, parent, next } = this;
+    let prev = -1;
+    let w = 0;
+    while (e >= 0) {
+      const g = parent[e] as number;
+      if ((end[g] as number) < now) {
+        if (prev < 0) this.heads[t] = next[e] as number;
+        else next[prev] = next[e] as number;
+      } else {
+        if (w < limit) out[w] = g;
+        w++;
+        prev = e;
+      }
+      e = next[e] as number;
+    }
+    return w > limit ? -1 : w;
+  }
+
+  /**
+   * Rebuild without the parents that ended before `now`: they end before every later
+   * child starts. Grows the arrays so that at least half is free afterwards.
+   */
+  private rebuild(now: number): void {
+    const { keys, heads, parent, next, end } = this;
+    let live = 0;
+    let liveTokens = 0;
+    for (let t = 0; t < heads.length; t++) {
+      let any = false;
+      for (let e = heads[t] as number; e >= 0; e = next[e] as number) {
+        if ((end[parent[e] as number] as number) >= now) {
+          live++;
+          any = true;
+        }
+      }
+      if (any) liveTokens++;
+    }
+    let size = INDEX_MIN;
+    while (size < liveTokens * 4) size <<= 1;
+    let capacity = INDEX_MIN;
+    while (capacity < live * 2) capacity <<= 1;
+    this.keys = new Uint32Array(size);
+    this.heads = new Int32Array(size).fill(-2);
+    this.parent = new Int32Array(capacity);
+    this.next = new Int32Array(capacity);
+    this.tokens = 0;
+    this.entries = 0;
+    for (let t = 0; t < heads.length; t++) {
+      let at = -1;
+      for (let e = heads[t] as number; e >= 0; e = next[e] as number) {
+        const g = parent[e] as number;
+        if ((end[g] as number) < now) continue;
+        if (at < 0) {
+          at = this.slot(keys[t] as number);
+          this.keys[at] = keys[t] as number;
+          this.heads[at] = -1;
+          this.tokens++;
+        }
+        // Append, keeping the newest-first order of the list.
+        const n = this.entries++;
+        this.parent[n] = g;
+        this.next[n] = -1;
+        if (this.heads[at] === -1) this.heads[at] = n;
+        else this.next[n - 1] = n;
+      }
+    }
+  }
+}
 
 /** Growable typed-array column. */
 class Column<T extends Int32Array | Float32Array | Uint8Array> {
@@ -68,7 +199,8 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
   // Per-child scratch: which parents were proposed (stamp) and at which slot.
   const stamp = new Int32Array(model.n).fill(-1);
   const slotOf = new Int32Array(model.n);
-  const postings = new Map<number, number[]>();
+  const index = new TokenIndex(end);
+  const open = new Int32Array(POSTING_LIMIT);
   const onThread = new Map<number, number>();
   let active: number[] = [];
   for (let p = 0; p < model.counts.process; p++) {
@@ -76,7 +208,7 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
     const to = byProcess.offsets[p + 1] as number;
     active = [];
     let compactAt = 64;
-    postings.clear();
+    index.clear();
     onThread.clear();
     for (let m = from; m < to; m++) {
       const i = byProcess.members[m] as number;
@@ -84,10 +216,7 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
         active.push(i);
         onThread.set(thread[i] as number, i);
         for (let t = tokens.offsets[i] as number; t < (tokens.offsets[i + 1] as number); t++) {
-          const key = tokens.ids[t] as number;
-          const list = postings.get(key);
-          if (list) list.push(i);
-          else postings.set(key, [i]);
+          index.add(tokens.ids[t] as number, i, start[i] as number);
         }
         continue;
       }
@@ -112,23 +241,11 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
       // Transaction fields through the inverted index.
       const mass = tokens.mass[i] as number;
       for (let t = tokens.offsets[i] as number; t < (tokens.offsets[i + 1] as number); t++) {
-        const key = tokens.ids[t] as number;
-        const list = postings.get(key);
-        if (!list) continue;
-        let w = 0;
-        for (let k = 0; k < list.length; k++) {
-          const g = list[k] as number;
-          if ((end[g] as number) >= s) list[w++] = g;
-        }
-        list.length = w;
-        if (w === 0) {
-          postings.delete(key);
-          continue;
-        }
-        if (w > POSTING_LIMIT) continue;
+        const w = index.open(tokens.ids[t] as number, s, open, POSTING_LIMIT);
+        if (w <= 0) continue;
         const share = (tokens.idf[t] as number) / mass;
         for (let k = 0; k < w; k++) {
-          const slot = propose(list[k] as number);
+          const slot = propose(open[k] as number);
           fields.data[slot] = (fields.data[slot] as number) + share;
         }
       }

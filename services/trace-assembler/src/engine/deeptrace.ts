@@ -118,6 +118,7 @@ export function deepTraceLinks(
     }
   }
   const nPairs = pairIds.size;
+  const slots = capacitySlots(parents, pairOf, model.n, nPairs);
 
   // Static features and density bins.
   const x = new Float32Array(C * F);
@@ -168,9 +169,9 @@ export function deepTraceLinks(
       }
       applyDensities(x, bins, pairOf, hist, C);
       agreementWeights(x, offsets, chosen, children.length, weights);
-      learnCapacity(chosen, pairOf, parents, nPairs, capacity);
+      learnCapacity(chosen, slots, nPairs, capacity);
     }
-    overCapacity = select(x, weights, cand, pairOf, capacity, fixed, chosen);
+    overCapacity = select(x, weights, cand, pairOf, slots, capacity, fixed, chosen);
   }
 
   let linked = 0;
@@ -344,31 +345,99 @@ function normalise(weights: Float64Array, n: number) {
 }
 
 /**
+ * (parent, endpoint pair) capacity slots: candidates with the same parent and pair share
+ * a slot, the unit the learned call multiplicity limits. `of` is the slot per candidate,
+ * `pair` the endpoint pair per slot.
+ */
+interface CapacitySlots {
+  of: Int32Array;
+  pair: Int32Array;
+  count: number;
+}
+
+function capacitySlots(
+  parents: Int32Array,
+  pairOf: Int32Array,
+  n: number,
+  nPairs: number,
+): CapacitySlots {
+  const C = parents.length;
+  // Candidates grouped by parent (counting sort), then numbered by pair within a parent.
+  const start = new Int32Array(n + 1);
+  for (let o = 0; o < C; o++) {
+    const g = (parents[o] as number) + 1;
+    start[g] = (start[g] as number) + 1;
+  }
+  for (let g = 0; g < n; g++) start[g + 1] = (start[g + 1] as number) + (start[g] as number);
+  const fill = start.slice(0, n);
+  const byParent = new Int32Array(C);
+  for (let o = 0; o < C; o++) {
+    const g = parents[o] as number;
+    byParent[fill[g] as number] = o;
+    fill[g] = (fill[g] as number) + 1;
+  }
+  const of = new Int32Array(C);
+  const pair = new Int32Array(C);
+  const lastParent = new Int32Array(nPairs).fill(-1);
+  const slotOfPair = new Int32Array(nPairs);
+  let count = 0;
+  for (let k = 0; k < C; k++) {
+    const o = byParent[k] as number;
+    const g = parents[o] as number;
+    const p = pairOf[o] as number;
+    if (lastParent[p] !== g) {
+      lastParent[p] = g;
+      slotOfPair[p] = count;
+      pair[count++] = p;
+    }
+    of[o] = slotOfPair[p] as number;
+  }
+  return { of, pair: pair.slice(0, count), count };
+}
+
+/**
  * Calls a parent makes per downstream, per endpoint pair: the 95th percentile of the
  * chosen children counts over parents that made at least one such call.
  */
 function learnCapacity(
   chosen: Int32Array,
-  pairOf: Int32Array,
-  parents: Int32Array,
+  slots: CapacitySlots,
   nPairs: number,
   capacity: Int32Array,
 ) {
-  const perParent = new Map<number, number>(); // (parent, pair) -> count
+  const perSlot = new Int32Array(slots.count);
   for (let c = 0; c < chosen.length; c++) {
     const o = chosen[c] as number;
     if (o < 0) continue;
-    const key = (parents[o] as number) * nPairs + (pairOf[o] as number);
-    perParent.set(key, (perParent.get(key) ?? 0) + 1);
+    const k = slots.of[o] as number;
+    perSlot[k] = (perSlot[k] as number) + 1;
   }
-  const counts: number[][] = Array.from({ length: nPairs }, () => []);
-  for (const [key, n] of perParent) (counts[key % nPairs] as number[]).push(n);
+  // The non-zero slot counts grouped by pair (counting sort), each group sorted.
+  const start = new Int32Array(nPairs + 1);
+  for (let k = 0; k < slots.count; k++) {
+    if ((perSlot[k] as number) === 0) continue;
+    const p = (slots.pair[k] as number) + 1;
+    start[p] = (start[p] as number) + 1;
+  }
+  for (let p = 0; p < nPairs; p++) start[p + 1] = (start[p + 1] as number) + (start[p] as number);
+  const fill = start.slice(0, nPairs);
+  const counts = new Int32Array(start[nPairs] as number);
+  for (let k = 0; k < slots.count; k++) {
+    const v = perSlot[k] as number;
+    if (v === 0) continue;
+    const p = slots.pair[k] as number;
+    counts[fill[p] as number] = v;
+    fill[p] = (fill[p] as number) + 1;
+  }
   for (let p = 0; p < nPairs; p++) {
-    const list = (counts[p] as number[]).sort((a, b) => a - b);
-    capacity[p] =
-      list.length === 0
-        ? 0x7fffffff
-        : (list[Math.min(list.length - 1, Math.floor(list.length * 0.95))] as number);
+    const from = start[p] as number;
+    const len = (start[p + 1] as number) - from;
+    if (len === 0) {
+      capacity[p] = 0x7fffffff;
+      continue;
+    }
+    const list = counts.subarray(from, from + len).sort();
+    capacity[p] = list[Math.min(len - 1, Math.floor(len * 0.95))] as number;
   }
 }
 
@@ -381,13 +450,13 @@ function select(
   weights: Float64Array,
   cand: Candidates,
   pairOf: Int32Array,
+  slots: CapacitySlots,
   capacity: Int32Array,
   fixed: Int32Array,
   chosen: Int32Array,
 ): number {
   const { children, offsets, parents } = cand;
   const C = parents.length;
-  const nPairs = capacity.length;
   const score = new Float64Array(C);
   for (let o = 0; o < C; o++) score[o] = scoreOf(x, weights, o);
   // Sort keys: quantised best score descending, then child index (deterministic).
@@ -406,7 +475,7 @@ function select(
   const sorted = keys.subarray(0, k).sort();
   for (let r = 0; r < k; r++) order.push((sorted[r] as number) % 2 ** 31);
   chosen.fill(-1);
-  const used = new Map<number, number>();
+  const used = new Int32Array(slots.count);
   let over = 0;
   for (const c of order) {
     let pick = -1;
@@ -420,8 +489,8 @@ function select(
         fallbackScore = s;
       }
       if (s <= pickScore) continue;
-      const key = (parents[o] as number) * nPairs + (pairOf[o] as number);
-      if ((used.get(key) ?? 0) >= (capacity[pairOf[o] as number] as number)) continue;
+      if ((used[slots.of[o] as number] as number) >= (capacity[pairOf[o] as number] as number))
+        continue;
       pick = o;
       pickScore = s;
     }
@@ -429,8 +498,8 @@ function select(
       pick = fallback;
       over++;
     }
-    const key = (parents[pick] as number) * nPairs + (pairOf[pick] as number);
-    used.set(key, (used.get(key) ?? 0) + 1);
+    const slot = slots.of[pick] as number;
+    used[slot] = (used[slot] as number) + 1;
     chosen[c] = pick;
   }
   return over;
