@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 
 export type ServiceName = "agent-manager" | "span-poller" | "trace-assembler";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+// shared/src/service or shared/dist/service: the repository root is three levels up.
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The built entry point of a service, as its container runs it. */
 export function serviceEntry(name: ServiceName): string {
@@ -36,7 +37,7 @@ export interface StartServiceOptions {
 }
 
 /**
- * Starts a service as its own process with ports picked by the OS, and resolves once it
+ * Starts a service as its own process (as the demo and the integration tests run them) with ports picked by the OS, and resolves once it
  * logged "service started" with its bound addresses. Rejects with the process output if it
  * exits or does not start in time.
  */
