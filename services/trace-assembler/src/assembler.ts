@@ -116,6 +116,7 @@ export async function setupAssembler({
         );
         return;
       }
+      const checked = process.hrtime.bigint();
       const assembled = assembleWindow(window, indices, settings);
       const assembledAt = process.hrtime.bigint();
       logger.debug(
@@ -125,7 +126,8 @@ export async function setupAssembler({
       const result = await writer.write(assembled.documents, signal);
       const storedRevision = await revisions.written(assembled.summary, window, signal);
       const written = process.hrtime.bigint();
-      metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - received) / 1e9);
+      metrics.processingSeconds.observe({ stage: "decode" }, Number(checked - received) / 1e9);
+      metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - checked) / 1e9);
       metrics.processingSeconds.observe({ stage: "write" }, Number(written - assembledAt) / 1e9);
       metrics.processingSeconds.observe({ stage: "total" }, Number(written - received) / 1e9);
       metrics.documents.inc({ outcome: "written" }, result.written);

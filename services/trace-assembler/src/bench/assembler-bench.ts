@@ -1,0 +1,464 @@
+/**
+ * Assembler benchmark: sustained spans/s through NATS -> engine -> Elasticsearch with one and
+ * with two assembler processes, against the raw Elasticsearch bulk rate for the same
+ * documents (the ceiling), on this machine's real servers.
+ *
+ *   npm run bench:assembler                 # writes docs/bench/assembler.json and docs/benchmarks-assembler.md
+ *   node services/trace-assembler/dist/bench/assembler-bench.js --quick   # small smoke run, writes nothing
+ *
+ * Elasticsearch and NATS come from ES_URL / NATS_URL, else from the state files of
+ * scripts/infra (start them with scripts/infra/start-all.sh). Each run uses its own stream,
+ * consumer and indices and removes them afterwards. Every number written is measured here.
+ *
+ * A run starts the assembler processes on a fresh stream, publishes every window of a
+ * generated workload at once and measures from the first publish to the last
+ * acknowledgement; the trace index must then hold exactly the traces the engine emits.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, homedir, loadavg, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { toBinary } from "@bufbuild/protobuf";
+import { type BulkDocument, BulkWriter } from "@deeptrace/shared/elastic/bulk-writer";
+import { ensureTraceIndices, traceIndices } from "@deeptrace/shared/elastic/index-templates";
+import { type SpanWindow, SpanWindowSchema } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import { Client } from "@elastic/elasticsearch";
+import { connect, type NatsConnection } from "nats";
+import { assembleWindow } from "../windows/window-processor.js";
+import { cutWindows, workloadSpans } from "./workload-windows.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, "../../../..");
+const SERVICE_ENTRY = join(REPO, "services/trace-assembler/dist/main.js");
+/** The fraction of the ceiling the pipeline should reach. */
+const TARGET = 0.7;
+/** The service's defaults (config/sections/trace-assembler.ts), used for the ceiling too. */
+const BULK = { documents: 2_000, maxBytes: 8 * 1024 * 1024, concurrency: 2, windows: 2 };
+/** Index prefix of the documents assembled in this process (renamed for each ceiling run). */
+const ASSEMBLED_PREFIX = "dt-bench-assembled";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    requests: { type: "string" },
+    rate: { type: "string", default: "250" },
+    "window-ms": { type: "string", default: "600" },
+    "margin-ms": { type: "string", default: "100" },
+    seed: { type: "string", default: "assembler-bench" },
+    instances: { type: "string", default: "1,2" },
+  },
+});
+
+interface PipelineRun {
+  instances: number;
+  seconds: number;
+  spansPerSecond: number;
+  windowSpansPerSecond: number;
+  fractionOfCeiling: number;
+  tracesStored: number;
+  redeliveries: number;
+  /** Per stage (decode, engine, write, total): seconds summed over every window and instance. */
+  stageSeconds: Record<string, number>;
+}
+
+function serverUrl(env: string, file: string, key: string): string {
+  const given = process.env[env];
+  if (given) return given;
+  const runDir = join(process.env.DEEPTRACE_CACHE || join(homedir(), ".cache", "deeptrace"), "run");
+  try {
+    const line = readFileSync(join(runDir, file), "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`${key}=`));
+    if (line) return line.slice(key.length + 1);
+  } catch {
+    // reported below
+  }
+  throw new Error(
+    `${env} is not set and ${join(runDir, file)} has no ${key}: start the servers with scripts/infra/start-all.sh or set ${env}`,
+  );
+}
+
+const esUrl = serverUrl("ES_URL", "elasticsearch.env", "ES_URL");
+const natsUrl = serverUrl("NATS_URL", "nats.env", "NATS_URL");
+const es = new Client({ node: esUrl });
+
+function seconds(fromNs: bigint): number {
+  return Number(process.hrtime.bigint() - fromNs) / 1e9;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench:assembler] ${message}\n`);
+}
+
+async function dropIndices(prefix: string): Promise<void> {
+  const indices = Object.values(traceIndices(prefix));
+  await es.indices.delete({ index: indices, ignore_unavailable: true });
+  for (const name of indices) await es.indices.deleteIndexTemplate({ name }, { ignore: [404] });
+}
+
+/** The raw bulk rate: the same documents the assembler writes, written straight to fresh indices. */
+async function ceiling(documents: BulkDocument[], prefix: string, concurrency: number) {
+  await ensureTraceIndices(es, prefix);
+  const indices = traceIndices(prefix);
+  const writer = new BulkWriter(es, {
+    deadLetterIndex: indices.deadLetters,
+    maxDocuments: BULK.documents,
+    maxBytes: BULK.maxBytes,
+    concurrency,
+    backoff: { initialMs: 200, maxMs: 10_000 },
+    deadlineMs: 600_000,
+  });
+  const from = traceIndices(ASSEMBLED_PREFIX);
+  const names = new Map(
+    (Object.keys(from) as Array<keyof typeof from>).map((k) => [from[k], indices[k]]),
+  );
+  const retargeted = documents.map((d) => ({ ...d, index: names.get(d.index) ?? d.index }));
+  const started = process.hrtime.bigint();
+  const result = await writer.write(retargeted);
+  const elapsed = seconds(started);
+  if (result.written !== documents.length) {
+    throw new Error(`ceiling: ${result.written} of ${documents.length} documents written`);
+  }
+  await dropIndices(prefix);
+  return { seconds: elapsed, retries: result.retries };
+}
+
+interface Assembler {
+  child: ChildProcess;
+  /** host:port of /metrics. */
+  http: string;
+}
+
+/** Seconds per stage summed over the windows an instance processed (its processing histogram). */
+async function stageSeconds(assembler: Assembler): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://${assembler.http}/metrics`)).text();
+  const stages: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^deeptrace_assembler_processing_seconds_sum\{[^}]*stage="(\w+)"[^}]*\} ([\d.e+-]+)$/gm,
+  )) {
+    stages[m[1] as string] = Number(m[2]);
+  }
+  return stages;
+}
+
+function startAssembler(config: string): Promise<Assembler> {
+  const child = spawn(process.execPath, [SERVICE_ENTRY, "--config", config], {
+    env: {
+      ...process.env,
+      DEEPTRACE__TRACE_ASSEMBLER__LISTEN: "127.0.0.1:0",
+      DEEPTRACE__TRACE_ASSEMBLER__HTTP_LISTEN: "127.0.0.1:0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  let http = "";
+  return new Promise((resolveStart, reject) => {
+    let buffer = "";
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        output.push(line);
+        if (line.includes('"service started"')) http = (JSON.parse(line) as { http: string }).http;
+        if (line.includes('"consuming windows"')) resolveStart({ child, http });
+      }
+    });
+    child.stderr?.on("data", (chunk) => output.push(String(chunk)));
+    child.once("exit", (code) =>
+      reject(new Error(`assembler exited with ${code}:\n${output.slice(-20).join("\n")}`)),
+    );
+  });
+}
+
+async function stopAssembler(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** Publishes the windows as a backlog, runs `instances` assemblers until every window is acked. */
+async function pipeline(
+  nc: NatsConnection,
+  windows: SpanWindow[],
+  instances: number,
+  expectedTraces: number,
+  totalBytes: number,
+): Promise<Omit<PipelineRun, "spansPerSecond" | "windowSpansPerSecond" | "fractionOfCeiling">> {
+  const assemblers: Assembler[] = [];
+  const id = `bench-${instances}-${randomBytes(3).toString("hex")}`;
+  const stream = `DT_${id.replace(/-/g, "_").toUpperCase()}`;
+  const subject = `dt-bench.${id}.windows`;
+  const consumer = `assembler-${id}`;
+  const prefix = `dt-${id}`;
+  const dir = mkdtempSync(join(tmpdir(), "deeptrace-bench-"));
+  const config = join(dir, "assembler.toml");
+  const streamBytes = Math.max(64 * 1024 * 1024, Math.ceil((totalBytes * 1.5) / 1048576) * 1048576);
+  writeFileSync(
+    config,
+    `[log]\nlevel = "info"\n\n[elastic]\nurl = "${esUrl}"\nindex_prefix = "${prefix}"\n\n` +
+      `[nats]\nurl = "${natsUrl}"\nstream = "${stream}"\nsubject = "${subject}"\n` +
+      `dead_letter_subject = "dt-bench.${id}.dead"\nconsumer = "${consumer}"\n` +
+      `stream_max_bytes = ${streamBytes}\n\n[trace_assembler]\n\n[auth]\nenabled = false\n`,
+  );
+  const children: ChildProcess[] = [];
+  const jsm = await nc.jetstreamManager();
+  try {
+    // Every instance is consuming before the first window is published.
+    const first = await startAssembler(config);
+    children.push(first.child);
+    const others = await Promise.all(
+      Array.from({ length: instances - 1 }, () => startAssembler(config)),
+    );
+    children.push(...others.map((o) => o.child));
+    assemblers.push(first, ...others);
+    const js = nc.jetstream();
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      windows.map((w) =>
+        js.publish(subject, toBinary(SpanWindowSchema, w), {
+          msgID: `${w.windowId}:${w.revision}`,
+        }),
+      ),
+    );
+    for (;;) {
+      const info = await jsm.consumers.info(stream, consumer);
+      if (info.num_pending === 0 && info.num_ack_pending === 0 && info.ack_floor.stream_seq > 0) {
+        const elapsed = seconds(started);
+        await es.indices.refresh({ index: `${prefix}-traces` });
+        const stored = (await es.count({ index: `${prefix}-traces` })).count;
+        if (stored !== expectedTraces) {
+          throw new Error(
+            `${instances} instance(s): ${stored} traces stored, ${expectedTraces} expected`,
+          );
+        }
+        const stages: Record<string, number> = {};
+        for (const assembler of assemblers) {
+          for (const [stage, sum] of Object.entries(await stageSeconds(assembler))) {
+            stages[stage] = (stages[stage] ?? 0) + sum;
+          }
+        }
+        return {
+          instances,
+          seconds: elapsed,
+          stageSeconds: stages,
+          tracesStored: stored,
+          redeliveries: info.num_redelivered,
+        };
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await Promise.all(children.map(stopAssembler));
+    await jsm.streams.delete(stream).catch(() => false);
+    await dropIndices(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function engineState(): { commit: string; engineUncommitted: boolean } {
+  const git = (...a: string[]) => execFileSync("git", a, { cwd: REPO, encoding: "utf8" }).trim();
+  return {
+    commit: git("rev-parse", "--short", "HEAD"),
+    engineUncommitted:
+      git("status", "--porcelain", "services/trace-assembler/src/engine").length > 0,
+  };
+}
+
+async function main(): Promise<void> {
+  const requests = Number(args.requests ?? (args.quick ? 600 : 6_000));
+  const rate = Number(args.rate);
+  const instancesList = (args.instances ?? "1,2").split(",").map(Number);
+  const loadAtStart = loadavg();
+  log(`generating ${requests} requests at ${rate}/s`);
+  const { spans } = workloadSpans({ requests, rate, seed: args.seed });
+  const windows = cutWindows(
+    spans,
+    BigInt(args["window-ms"]) * 1_000_000n,
+    BigInt(args["margin-ms"]) * 1_000_000n,
+    `bench-${args.seed}`,
+  );
+  const windowSpans = windows.reduce((n, w) => n + w.spans.length, 0);
+  const sizes = windows.map((w) => toBinary(SpanWindowSchema, w).length);
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  log(
+    `${spans.length} spans in ${windows.length} windows (${windowSpans} with margins, largest ${Math.max(...sizes)} bytes)`,
+  );
+
+  // The documents the assembler writes (and the engine time, in this process, for context).
+  const indices = traceIndices(ASSEMBLED_PREFIX);
+  const engineStarted = process.hrtime.bigint();
+  const assembled = windows.map((w) =>
+    assembleWindow(w, indices, { algorithm: "deeptrace", useObservedIds: false }),
+  );
+  const engineSeconds = seconds(engineStarted);
+  const documents = assembled.flatMap((a) => a.documents);
+  const expectedTraces = assembled.reduce((n, a) => n + a.summary.traces, 0);
+  log(
+    `engine in this process: ${engineSeconds.toFixed(1)} s, ${documents.length} documents, ${expectedTraces} traces`,
+  );
+
+  // The ceiling: the best of the bulk concurrency one instance uses and the total of two.
+  const ceilings = [];
+  for (const concurrency of [BULK.concurrency, BULK.concurrency * BULK.windows]) {
+    const c = await ceiling(
+      documents,
+      `dt-bench-ceiling-${randomBytes(3).toString("hex")}`,
+      concurrency,
+    );
+    log(`raw bulk, ${concurrency} requests in flight: ${c.seconds.toFixed(1)} s`);
+    ceilings.push({
+      concurrency,
+      ...c,
+      spansPerSecond: spans.length / c.seconds,
+      documentsPerSecond: documents.length / c.seconds,
+    });
+  }
+  const best = ceilings.reduce((a, b) => (b.spansPerSecond > a.spansPerSecond ? b : a));
+
+  const nc = await connect({ servers: natsUrl });
+  const runs: PipelineRun[] = [];
+  try {
+    for (const instances of instancesList) {
+      const run = await pipeline(nc, windows, instances, expectedTraces, totalBytes);
+      const spansPerSecond = spans.length / run.seconds;
+      runs.push({
+        ...run,
+        spansPerSecond,
+        windowSpansPerSecond: windowSpans / run.seconds,
+        fractionOfCeiling: spansPerSecond / best.spansPerSecond,
+      });
+      log(
+        `${instances} instance(s): ${run.seconds.toFixed(1)} s, ${Math.round(spansPerSecond)} spans/s, ${((100 * spansPerSecond) / best.spansPerSecond).toFixed(0)}% of the ceiling`,
+      );
+    }
+  } finally {
+    await nc.close();
+  }
+
+  const results = {
+    command: args.quick
+      ? "node services/trace-assembler/dist/bench/assembler-bench.js --quick"
+      : "npm run bench:assembler",
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      memoryBytes: totalmem(),
+      node: process.version,
+      loadAverageAtStart: loadAtStart,
+    },
+    code: engineState(),
+    workload: {
+      requests,
+      rate,
+      seed: args.seed,
+      spans: spans.length,
+      windows: windows.length,
+      windowMs: Number(args["window-ms"]),
+      marginMs: Number(args["margin-ms"]),
+      windowSpans,
+      windowBytes: totalBytes,
+      documents: documents.length,
+      traces: expectedTraces,
+    },
+    service: {
+      concurrency: BULK.windows,
+      bulkDocuments: BULK.documents,
+      bulkConcurrency: BULK.concurrency,
+    },
+    engineInBenchProcess: { seconds: engineSeconds, spansPerSecond: spans.length / engineSeconds },
+    ceiling: { best: best.concurrency, runs: ceilings },
+    pipeline: runs,
+    target: TARGET,
+  };
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  if (args.quick) {
+    process.stdout.write(json);
+  } else {
+    mkdirSync(join(REPO, "docs/bench"), { recursive: true });
+    writeFileSync(join(REPO, "docs/bench/assembler.json"), json);
+    writeFileSync(join(REPO, "docs/benchmarks-assembler.md"), markdown(results));
+    log("wrote docs/bench/assembler.json and docs/benchmarks-assembler.md");
+  }
+  await es.close();
+}
+
+function markdown(r: {
+  command: string;
+  date: string;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryBytes: number;
+    node: string;
+    loadAverageAtStart: number[];
+  };
+  code: { commit: string; engineUncommitted: boolean };
+  workload: Record<string, number | string>;
+  engineInBenchProcess: { seconds: number; spansPerSecond: number };
+  ceiling: {
+    best: number;
+    runs: Array<{
+      concurrency: number;
+      seconds: number;
+      spansPerSecond: number;
+      documentsPerSecond: number;
+    }>;
+  };
+  pipeline: PipelineRun[];
+}): string {
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const best = r.ceiling.runs.find((c) => c.concurrency === r.ceiling.best);
+  const lines = [
+    "# Trace-assembler benchmark",
+    "",
+    `Command: \`${r.command}\` (script: \`services/trace-assembler/src/bench/assembler-bench.ts\`, raw results: \`docs/bench/assembler.json\`).`,
+    "",
+    `Measured ${r.date} on this machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${(r.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${r.machine.node}; Elasticsearch and NATS on the same machine; load average at start ${r.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(" / ")} (other engineers' builds and tests were running).`,
+    "",
+    `Code: commit ${r.code.commit}${r.code.engineUncommitted ? ", with uncommitted engine changes in the working tree (the engine is being sped up in parallel; these numbers are for the engine as it was at this run)" : ""}.`,
+    "",
+    `Workload: ${n(Number(r.workload.requests))} generated requests at ${r.workload.rate}/s, ${n(Number(r.workload.spans))} spans, ${r.workload.windows} windows of ${r.workload.windowMs} ms with ${r.workload.marginMs} ms margins (${n(Number(r.workload.windowSpans))} spans with margins), ${n(Number(r.workload.documents))} documents (traces, spans, graph), ${n(Number(r.workload.traces))} traces. Spans/s below count distinct spans.`,
+    "",
+    "| Path | Seconds | Spans/s | Share of ceiling |",
+    "| --- | ---: | ---: | ---: |",
+    ...r.ceiling.runs.map(
+      (c) =>
+        `| Raw Elasticsearch bulk, ${c.concurrency} requests in flight (${n(c.documentsPerSecond)} docs/s) | ${c.seconds.toFixed(1)} | ${n(c.spansPerSecond)} | ${c.concurrency === r.ceiling.best ? "ceiling" : ""} |`,
+    ),
+    ...r.pipeline.map(
+      (p) =>
+        `| NATS -> engine -> Elasticsearch, ${p.instances} assembler process${p.instances > 1 ? "es" : ""} | ${p.seconds.toFixed(1)} | ${n(p.spansPerSecond)} | ${(100 * p.fractionOfCeiling).toFixed(0)}% |`,
+    ),
+    `| Engine alone, in the benchmark process (context) | ${r.engineInBenchProcess.seconds.toFixed(1)} | ${n(r.engineInBenchProcess.spansPerSecond)} | |`,
+    "",
+    "Where the pipeline's time went (seconds summed over all windows and instances; with two windows in hand per instance they overlap):",
+    "",
+    "| Processes | decode + revision check | engine | write (bulk + marker) | total per window, summed |",
+    "| ---: | ---: | ---: | ---: | ---: |",
+    ...r.pipeline.map(
+      (p) =>
+        `| ${p.instances} | ${(p.stageSeconds.decode ?? 0).toFixed(1)} | ${(p.stageSeconds.engine ?? 0).toFixed(1)} | ${(p.stageSeconds.write ?? 0).toFixed(1)} | ${(p.stageSeconds.total ?? 0).toFixed(1)} |`,
+    ),
+    "",
+    `Target: at least ${100 * TARGET}% of the ceiling (${n((best?.spansPerSecond ?? 0) * TARGET)} spans/s).`,
+    "",
+    ...r.pipeline.map((p) =>
+      p.fractionOfCeiling >= TARGET
+        ? `- ${p.instances} process${p.instances > 1 ? "es" : ""}: met (${(100 * p.fractionOfCeiling).toFixed(0)}%).`
+        : `- ${p.instances} process${p.instances > 1 ? "es" : ""}: MISSED by ${(100 * (TARGET - p.fractionOfCeiling)).toFixed(0)} percentage points (${(100 * p.fractionOfCeiling).toFixed(0)}% of the ceiling).`,
+    ),
+    "",
+    "Each pipeline run starts the assembler processes on a fresh stream, publishes every window at once and measures from the first publish to the last acknowledgement; the trace index then holds exactly the traces the engine emits for the workload. The ceiling writes the same documents with the service's bulk settings straight to fresh indices, without NATS and without the engine.",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+await main();
