@@ -34,8 +34,8 @@ import {
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const MS = 1_000_000n;
 
-const THROUGHPUT_SPANS = 120_000;
-const THROUGHPUT_EVENT_SECONDS = 120;
+const THROUGHPUT_SPANS = 60_000;
+const THROUGHPUT_EVENT_SECONDS = 60;
 const LATENCY_SECONDS = 20;
 const LATENCY_SPANS_PER_SECOND = 1_500;
 
@@ -271,18 +271,21 @@ async function throughput(urls: { es: string; nats: string }, es: Client) {
   const t0 = Date.now();
   const poller = await startPoller(run);
   let readDoneMs: number | undefined;
-  while (receiver.firstSeenMs.size < expected.length) {
-    if (readDoneMs === undefined && (await spansRead(poller.metricsUrl)) >= expected.length) {
-      readDoneMs = Date.now() - t0;
+  try {
+    while (receiver.firstSeenMs.size < expected.length) {
+      if (readDoneMs === undefined && (await spansRead(poller.metricsUrl)) >= expected.length) {
+        readDoneMs = Date.now() - t0;
+      }
+      if (Date.now() - t0 > 600_000) throw new Error("throughput run did not finish in 10 minutes");
+      await sleep(100);
     }
-    if (Date.now() - t0 > 600_000) throw new Error("throughput run did not finish in 10 minutes");
-    await sleep(100);
+  } finally {
+    await poller.stop();
+    await receiver.stop(run);
+    await writer.cleanup();
   }
   const publishedDoneMs = Math.max(...receiver.firstSeenMs.values()) - t0;
   readDoneMs ??= publishedDoneMs;
-  await poller.stop();
-  await receiver.stop(run);
-  await writer.cleanup();
   return {
     spans: expected.length,
     agents: run.agents.length,
@@ -298,12 +301,23 @@ async function throughput(urls: { es: string; nats: string }, es: Client) {
 }
 
 async function latency(urls: { es: string; nats: string }, es: Client) {
-  const run = prepareRun("lat", urls, { start_from: "now" });
+  // Empty indices: the first window starts at the first span less the allowed lateness.
+  const run = prepareRun("lat", urls, {});
   const writer = new Writer(es, run);
   await writer.createIndices();
   const receiver = new Receiver();
   await receiver.start(urls, run);
   const poller = await startPoller(run);
+  try {
+    return await measureLatency(writer, receiver);
+  } finally {
+    await poller.stop();
+    await receiver.stop(run);
+    await writer.cleanup();
+  }
+}
+
+async function measureLatency(writer: Writer, receiver: Receiver) {
   const indexedAtMs = new Map<string, number>();
   const tickMs = 100;
   const perTick = Math.round((LATENCY_SPANS_PER_SECOND * tickMs) / 1000);
@@ -325,9 +339,6 @@ async function latency(urls: { es: string; nats: string }, es: Client) {
     if (Date.now() > deadline) throw new Error("latency run: spans missing after 60 s");
     await sleep(200);
   }
-  await poller.stop();
-  await receiver.stop(run);
-  await writer.cleanup();
   const latencies = [...indexedAtMs].map(
     ([id, at]) => (receiver.firstSeenMs.get(id) as number) - at,
   );
@@ -358,6 +369,7 @@ async function main(): Promise<void> {
   const nodes = await es.nodes.info({ metric: "settings", filter_path: "nodes.*.version" });
   const version = Object.values(nodes.nodes)[0]?.version ?? "unknown";
   const tp = await throughput(urls, es);
+  process.stdout.write(`throughput: ${JSON.stringify(tp)}\n`);
   const lat = await latency(urls, es);
   await es.close();
   const result = {
