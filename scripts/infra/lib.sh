@@ -35,6 +35,9 @@ SSH_NET_PREFIX="10.77.0"
 SSH_BRIDGE_IP="$SSH_NET_PREFIX.1"
 SSH_LOOPBACK_PREFIX="127.0.77"
 SSH_HOST_COUNT="${DEEPTRACE_SSH_HOST_COUNT:-3}"
+# Names, addresses and the user are machine-wide, so one cache at a time owns the hosts;
+# this file (gone at reboot, like the namespaces) names it.
+SSH_OWNER_FILE="/run/deeptrace-ssh-hosts.owner"
 
 APT_PACKAGES=(nats-server openssh-server iproute2 sudo git procps curl unzip acl util-linux jq)
 

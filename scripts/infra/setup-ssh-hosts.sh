@@ -22,6 +22,16 @@ done
 [[ -x /usr/sbin/sshd ]] || die "/usr/sbin/sshd is missing (package openssh-server); run scripts/infra/install-all.sh"
 [[ -d /etc/sudoers.d ]] || die "sudo is not installed; run scripts/infra/install-all.sh"
 
+owner="$(cat "$SSH_OWNER_FILE" 2>/dev/null || true)"
+if [[ -n "$owner" && "$owner" != "$DT_CACHE" ]]; then
+  if [[ -f "$owner/run/ssh-hosts.json" ]]; then
+    die "the SSH test hosts on this machine belong to DEEPTRACE_CACHE=$owner (they share names, addresses and the user $SSH_USER); run DEEPTRACE_CACHE=$owner scripts/infra/teardown-ssh-hosts.sh first"
+  fi
+  info "taking over the SSH test hosts left behind by DEEPTRACE_CACHE=$owner"
+  rm -f "$SSH_OWNER_FILE"
+  bash "$DT_INFRA_DIR/teardown-ssh-hosts.sh"
+fi
+
 mode="${DEEPTRACE_SSH_MODE:-auto}"
 if [[ "$mode" == auto ]]; then
   probe="dt-probe-$$"
@@ -219,3 +229,4 @@ json_tmp="$(mktemp "$SSH_STATE_JSON.XXXXXX")"
 jq -n --arg mode "$mode" --arg gateway "$gateway" --argjson hosts "$hosts_json" \
   '{mode: $mode, gateway: $gateway, hosts: $hosts}' >"$json_tmp"
 mv -f "$json_tmp" "$SSH_STATE_JSON"
+echo "$DT_CACHE" >"$SSH_OWNER_FILE"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops the SSH test hosts' sshd daemons and removes their namespaces and bridge (either
-# mode). Keeps the user, keys and password, so a later setup is quick and keys stay stable.
+# mode), unless another cache owns them. Keeps the user, keys and password, so a later
+# setup is quick and keys stay stable.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -18,6 +19,12 @@ for pid_file in "$DT_RUN"/sshd-dt-host*.pid; do
   rm -f "$pid_file"
 done
 
+owner="$(cat "$SSH_OWNER_FILE" 2>/dev/null || true)"
+if [[ -n "$owner" && "$owner" != "$DT_CACHE" ]]; then
+  rm -f "$SSH_STATE_JSON" "$SSH_OWNER_FILE"
+  exit 0 # the namespaces and bridge are another cache's
+fi
+
 for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^dt-host[0-9]+$/ {print $1}'); do
   ip netns del "$ns" || die "could not delete the network namespace $ns"
 done
@@ -27,4 +34,4 @@ done
 if ip link show "$SSH_BRIDGE" >/dev/null 2>&1; then
   ip link del "$SSH_BRIDGE" || die "could not delete the bridge $SSH_BRIDGE"
 fi
-rm -f "$SSH_STATE_JSON"
+rm -f "$SSH_STATE_JSON" "$SSH_OWNER_FILE"
