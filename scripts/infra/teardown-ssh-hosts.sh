@@ -21,7 +21,7 @@ done
 
 owner="$(cat "$SSH_OWNER_FILE" 2>/dev/null || true)"
 if [[ -n "$owner" && "$owner" != "$DT_CACHE" ]]; then
-  rm -f "$SSH_STATE_JSON" "$SSH_OWNER_FILE"
+  rm -f "$SSH_STATE_JSON"
   exit 0 # the namespaces and bridge are another cache's
 fi
 
