@@ -36,6 +36,8 @@ const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const RUN = randomBytes(3).toString("hex");
 const PREFIX = `amtest${RUN}`;
+/** Agent REST API port of this run: other runs (or a demo) may have agents on the same hosts. */
+const API_PORT = 20000 + (Number.parseInt(RUN, 16) % 9000);
 const dir = mkdtempSync(join(tmpdir(), "deeptrace-am-"));
 
 let hosts: SshHost[];
@@ -115,7 +117,7 @@ async function getAgent(name: string): Promise<Agent> {
 async function emulatorStatus(
   host: SshHost,
 ): Promise<{ pid: number; index: string; speed: number; config_hash: string }> {
-  const response = await fetch(`http://${host.ip}:7899/api/status`, {
+  const response = await fetch(`http://${host.ip}:${API_PORT}/api/status`, {
     signal: AbortSignal.timeout(3000),
   });
   return (await response.json()) as {
@@ -199,6 +201,9 @@ api_timeout_ms = 1500
 ssh_connect_timeout_ms = 6000
 known_hosts_file = "${host(2).knownHostsPath}"
 agent_elastic_url = "${urlForHosts(esUrl())}"
+
+[agent_manager.agent_defaults]
+api_port = ${API_PORT}
 
 [agent_manager.agent_defaults.source]
 repository_url = "${repo.url}"
@@ -294,7 +299,7 @@ describe("agent-manager over real SSH hosts", () => {
         sshPort: host(2).port,
         user: host(2).user,
         privateKeyPath: host(2).privateKeyPath,
-        apiPort: 7898,
+        apiPort: API_PORT + 1,
         labels: { extra: RUN },
       },
     });
@@ -417,8 +422,10 @@ describe("agent-manager over real SSH hosts", () => {
     // Each host went through deploying to running, in that order.
     await watcher.stop();
     for (const name of names) {
-      const states = watcher.changes.filter((c) => c.agent === name).map((c) => c.state);
-      expect(states.slice(states.indexOf(AgentState.DEPLOYING)), name).toEqual([
+      const seen = watcher.changes.filter((c) => c.agent === name);
+      const states = seen.map((c) => c.state);
+      const history = seen.map((c) => `${AgentState[c.state]}: ${c.reason}`).join(" | ");
+      expect(states.slice(states.indexOf(AgentState.DEPLOYING)), `${name}: ${history}`).toEqual([
         AgentState.DEPLOYING,
         AgentState.RUNNING,
       ]);

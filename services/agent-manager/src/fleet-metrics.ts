@@ -3,7 +3,7 @@ import type { Inventory } from "./inventory/inventory.js";
 
 /**
  * Fleet metrics: agents by state (read from the inventory at scrape time), lifecycle
- * operations by outcome and failed step, and their duration.
+ * operations by outcome and failed step, their duration, and SSH connection attempts.
  */
 export function fleetMetrics(registry: Registry, inventory: Inventory) {
   new Gauge({
@@ -29,13 +29,22 @@ export function fleetMetrics(registry: Registry, inventory: Inventory) {
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 120, 600],
     registers: [registry],
   });
-  return (
-    operation: string,
-    ok: boolean,
-    failedStep: string | undefined,
-    durationSeconds: number,
-  ) => {
-    operations.inc({ operation, outcome: ok ? "ok" : "failed", failed_step: failedStep ?? "" });
-    seconds.observe({ operation }, durationSeconds);
+  const connections = new Counter({
+    name: "deeptrace_ssh_connections_total",
+    help: "SSH connection attempts by agent and outcome (opened, unreachable, timeout, host_key, auth, protocol); connections are pooled, so this stays far below the operation count",
+    labelNames: ["agent", "outcome"] as const,
+    registers: [registry],
+  });
+  return {
+    operation: (
+      operation: string,
+      ok: boolean,
+      failedStep: string | undefined,
+      durationSeconds: number,
+    ) => {
+      operations.inc({ operation, outcome: ok ? "ok" : "failed", failed_step: failedStep ?? "" });
+      seconds.observe({ operation }, durationSeconds);
+    },
+    connection: (agent: string, outcome: string) => connections.inc({ agent, outcome }),
   };
 }

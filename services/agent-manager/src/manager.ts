@@ -29,7 +29,7 @@ export async function setupAgentManager({
   const history = new StateHistory(elastic, `${prefix}-${settings.history_index_suffix}`, logger);
   const audit = new AuditIndex(elastic, `${prefix}-${settings.audit_index_suffix}`, logger);
   const inventory = new Inventory(registry, logger);
-  const recordOperation = fleetMetrics(metrics, inventory);
+  const record = fleetMetrics(metrics, inventory);
   inventory.seed(agentsFromConfig(config));
   const stopping = new AbortController();
   // The API serves the config-file inventory at once; the registry joins when Elasticsearch answers.
@@ -59,6 +59,7 @@ export async function setupAgentManager({
     idleTimeoutMs: settings.ssh_idle_timeout_ms,
     keepaliveIntervalMs: settings.ssh_keepalive_interval_ms,
     logger,
+    onConnect: record.connection,
   });
   const defaults = settings.agent_defaults;
   const render: RenderContext = {
@@ -100,7 +101,7 @@ export async function setupAgentManager({
     {
       afterOperation: (name) => health.probe(name),
       onFinished: (operation, result, seconds) =>
-        recordOperation(operation, result.ok, result.failedStep, seconds),
+        record.operation(operation, result.ok, result.failedStep, seconds),
     },
   );
   const fleet = new FleetRunner(inventory, operations, health);

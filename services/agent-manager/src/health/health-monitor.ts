@@ -2,7 +2,7 @@ import type { Logger } from "@deeptrace/shared/logging/logger";
 import type { Client } from "@elastic/elasticsearch";
 import { nowNs } from "../inventory/agent-status.js";
 import type { Inventory, InventoryEntry } from "../inventory/inventory.js";
-import { fetchAgentStatus } from "../lifecycle/agent-api.js";
+import { fetchAgentStatus, foreignAgent } from "../lifecycle/agent-api.js";
 import { sshTargetOf } from "../lifecycle/agent-session.js";
 import { type RenderContext, renderAgentConfig, spanIndexOf } from "../lifecycle/render-config.js";
 import type { ConnectionPool } from "../ssh/connection-pool.js";
@@ -178,6 +178,8 @@ export class HealthMonitor {
         observation.runningForMs = Date.now() - since;
         try {
           const api = await fetchAgentStatus(agent.host, agent.apiPort, this.settings.apiTimeoutMs);
+          const foreign = foreignAgent(api, agent.name, agent.apiPort);
+          if (foreign) throw new Error(foreign);
           observation.api = { ok: true, configHash: api.config_hash };
           if (api.config_hash) {
             observation.appliedHash = api.config_hash;

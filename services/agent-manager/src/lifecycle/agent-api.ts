@@ -1,6 +1,8 @@
 /** What an agent's REST API reports at GET /api/status (the fields the manager reads). */
 export interface AgentApiStatus {
   config_hash?: string;
+  /** The agent's name, when the agent reports it (the emulator does). */
+  agent?: string;
   [key: string]: unknown;
 }
 
@@ -27,6 +29,20 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
   } catch {
     throw new AgentApiError(`${url} answered with something that is not JSON`);
   }
+}
+
+/**
+ * Why an answer is not from the expected agent: another agent's process can hold the port
+ * (a stale process, or a second agent configured on the same host and port).
+ */
+export function foreignAgent(
+  status: AgentApiStatus,
+  expected: string,
+  port: number,
+): string | undefined {
+  return typeof status.agent === "string" && status.agent !== expected
+    ? `port ${port} answers as agent ${status.agent}, not ${expected}`
+    : undefined;
 }
 
 /** GET /api/status of the agent. */

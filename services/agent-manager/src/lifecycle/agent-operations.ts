@@ -1,7 +1,7 @@
 import type { AgentRecord } from "../inventory/agent-record.js";
 import type { Inventory } from "../inventory/inventory.js";
 import type { ConnectionPool } from "../ssh/connection-pool.js";
-import { AgentApiError, fetchAgentStatus, postConfigUpdate } from "./agent-api.js";
+import { AgentApiError, fetchAgentStatus, foreignAgent, postConfigUpdate } from "./agent-api.js";
 import { AgentSession, type SessionSettings } from "./agent-session.js";
 import { type ProgressSink, type Step, StepError } from "./progress.js";
 import {
@@ -215,6 +215,8 @@ export class AgentOperations {
           s.agent.apiPort,
           this.settings.apiTimeoutMs,
         );
+        const foreign = foreignAgent(status, s.agent.name, s.agent.apiPort);
+        if (foreign) throw new AgentApiError(foreign);
         if (status.config_hash)
           await this.inventory.updateStatus(s.agent.name, {
             appliedConfigHash: status.config_hash,
@@ -266,6 +268,14 @@ export class AgentOperations {
     const rendered = this.renderFor(s.agent);
     await this.inventory.updateStatus(s.agent.name, { desiredConfigHash: rendered.hash });
     try {
+      // The config carries credentials: make sure the port is this agent's before sending it.
+      const current = await fetchAgentStatus(
+        s.agent.host,
+        s.agent.apiPort,
+        this.settings.apiTimeoutMs,
+      );
+      const foreign = foreignAgent(current, s.agent.name, s.agent.apiPort);
+      if (foreign) throw new AgentApiError(foreign);
       const answer = await postConfigUpdate(
         s.agent.host,
         s.agent.apiPort,

@@ -99,6 +99,10 @@ export class AgentSession {
 
   /** Runs a script and returns its result whatever the exit status. */
   async exec(step: Step, script: string, privileged = false): Promise<CommandResult> {
+    return this.#retryOnDisconnect(step, () => this.#execOnce(step, script, privileged));
+  }
+
+  async #execOnce(step: Step, script: string, privileged: boolean): Promise<CommandResult> {
     try {
       return await this.pool.with(this.target, (client) =>
         runRemote(client, script, {
@@ -123,6 +127,30 @@ export class AgentSession {
   }
 
   async writeFile(step: Step, relative: string, content: string): Promise<void> {
+    await this.#retryOnDisconnect(step, () => this.#writeOnce(step, relative, content));
+  }
+
+  /**
+   * Steps are idempotent, so one that lost its connection (a server restart, a dropped
+   * link) runs once more on a fresh connection before it counts as failed.
+   */
+  async #retryOnDisconnect<T>(step: Step, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof StepError) || error.sshKind !== "disconnected") throw error;
+      this.pool.forget(this.target);
+      this.progress({
+        agent: this.agent.name,
+        step,
+        status: "log",
+        message: `connection lost (${error.message}); reconnecting and running the step again`,
+      });
+      return attempt();
+    }
+  }
+
+  async #writeOnce(step: Step, relative: string, content: string): Promise<void> {
     try {
       await this.pool.with(this.target, (client) =>
         writeFileAtomic(client, this.path(relative), content),

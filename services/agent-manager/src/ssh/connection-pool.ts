@@ -12,6 +12,8 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   keepaliveIntervalMs: number;
   logger: Logger;
+  /** Each connection attempt's outcome: "opened" or the failure kind. */
+  onConnect?: (agent: string, outcome: string) => void;
 }
 
 interface Entry {
@@ -87,12 +89,14 @@ export class ConnectionPool {
       const fail = (error: SshError) => {
         if (settled) return;
         settled = true;
+        this.options.onConnect?.(target.agent, error.kind);
         unpool();
         client.end();
         reject(error);
       };
       client.on("ready", () => {
         settled = true;
+        this.options.onConnect?.(target.agent, "opened");
         resolve(client);
       });
       client.on("error", (error: Error & { level?: string; code?: string }) => {

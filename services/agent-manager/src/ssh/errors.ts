@@ -5,6 +5,8 @@ export type SshFailureKind =
   | "host_key"
   | "auth"
   | "command_failed"
+  /** The connection dropped while a channel was opening or a command ran. */
+  | "disconnected"
   | "protocol";
 
 /** An SSH failure; the message names the agent, the host and the step. Never holds secrets. */

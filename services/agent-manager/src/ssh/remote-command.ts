@@ -59,7 +59,7 @@ export function runRemote(
   return new Promise<CommandResult>((resolve, reject) => {
     client.exec(commandLine(script, privilege), (error, channel) => {
       if (error) {
-        reject(new SshError("protocol", `cannot open a command channel: ${error.message}`));
+        reject(new SshError("disconnected", `cannot open a command channel: ${error.message}`));
         return;
       }
       const out = { stdout: "", stderr: "" };
@@ -103,7 +103,12 @@ export function runRemote(
         exitCode = code;
         exitSignal = signalName ?? null;
       });
-      channel.on("close", () => finish());
+      channel.on("close", () => {
+        // No exit status and no signal: the connection went away under the command.
+        if (exitCode === null && exitSignal === null) {
+          finish(new SshError("disconnected", "the connection closed before the command finished"));
+        } else finish();
+      });
       if (privilege.kind === "sudo_password") channel.write(`${privilege.password.reveal()}\n`);
       channel.end();
     });

@@ -26,7 +26,9 @@ export async function writeFileAtomic(
   content: string,
   mode = 0o600,
 ): Promise<void> {
-  const sftp = await call<Sftp>((done) => client.sftp(done));
+  const sftp = await call<Sftp>((done) => client.sftp(done)).catch((error: Error) => {
+    throw new SshError("disconnected", `cannot open an SFTP session: ${error.message}`);
+  });
   const tmp = posix.join(
     posix.dirname(path),
     `.${posix.basename(path)}.${randomBytes(6).toString("hex")}.tmp`,
