@@ -38,7 +38,12 @@ export function scenario(label: string, agentCount: number): Scenario {
   };
 }
 
-export function writeConfig(s: Scenario, poller: Record<string, number | string>): string {
+/** The configuration file of a scenario; only the first `configAgents` agents are in [[agents]]. */
+export function writeConfig(
+  s: Scenario,
+  poller: Record<string, number | string>,
+  configAgents = s.agents.length,
+): string {
   const dir = mkdtempSync(join(tmpdir(), "deeptrace-poller-"));
   const lines = [
     "[elastic]",
@@ -63,7 +68,7 @@ export function writeConfig(s: Scenario, poller: Record<string, number | string>
     ...s.agents.map((a) => `"${a.name}" = "${a.offsetNs}"`),
     "",
   ];
-  for (const a of s.agents) {
+  for (const a of s.agents.slice(0, configAgents)) {
     lines.push("[[agents]]", "[agents.agent_info]", `agent_name = "${a.name}"`);
     lines.push(`user_name = "deeptrace"`, `host_ip = "127.0.0.1"`);
     // The poller never connects to agents; the schema wants a credential for every agent.
