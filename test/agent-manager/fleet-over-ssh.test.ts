@@ -615,6 +615,9 @@ describe("agent-manager over real SSH hosts", () => {
     expect([status.index, status.speed]).toEqual([`spans_${nameOf(0)}_v2`, 0.2]);
     const stopped = await api.operator.stopAgents({ selector: { names: [nameOf(0)] } });
     expect(stopped.results[0]?.ok).toBe(true);
+    const synced = await api.operator.syncConfig({ selector: { names: [nameOf(0)] } });
+    expect(synced.results[0], synced.results[0]?.message).toMatchObject({ ok: true });
+    expect(synced.results[0]?.message).toContain("mode 0600");
     expect(
       await codeOf(() =>
         api.operator.updateConfig({

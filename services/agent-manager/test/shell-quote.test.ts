@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { commandLine } from "../src/ssh/remote-command.js";
-import { shellCommand, shellQuote } from "../src/ssh/shell-quote.js";
+import { shellQuote } from "../src/ssh/shell-quote.js";
 
 const HOSTILE = [
   "",
@@ -41,7 +41,7 @@ describe("shellQuote", () => {
   it("keeps every word of a command separate", () => {
     const out = execFileSync(
       "/bin/sh",
-      ["-c", `${shellCommand("printf", "[%s]", ...HOSTILE.slice(0, 8))}`],
+      ["-c", ["printf", "[%s]", ...HOSTILE.slice(0, 8)].map(shellQuote).join(" ")],
       {
         encoding: "utf8",
       },

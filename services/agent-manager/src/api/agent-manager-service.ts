@@ -22,6 +22,7 @@ import type { FleetEvent, FleetResult, FleetRunner } from "../fleet/fleet-runner
 import type { RolloutOptions } from "../fleet/rollout-plan.js";
 import type { HealthMonitor } from "../health/health-monitor.js";
 import type { StateChange } from "../health/state-change.js";
+import { nowNs } from "../inventory/agent-status.js";
 import type { Inventory, InventoryEntry, Selector } from "../inventory/inventory.js";
 import type { AgentOperations, OperationName } from "../lifecycle/agent-operations.js";
 import type { ProgressStatus } from "../lifecycle/progress.js";
@@ -59,10 +60,6 @@ function resultMessage(result: FleetResult): AgentResult {
     message: result.message,
     state: stateMessage(result.state),
   });
-}
-
-function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
 }
 
 /** The fleet API: viewers read, operators run the lifecycle, admins change the inventory. */

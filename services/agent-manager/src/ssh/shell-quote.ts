@@ -8,8 +8,3 @@ export function shellQuote(value: string): string {
   if (value.includes("\0")) throw new Error("a shell argument cannot contain a NUL byte");
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
-
-/** A command line from a program and its arguments, every word quoted. */
-export function shellCommand(...words: string[]): string {
-  return words.map(shellQuote).join(" ");
-}
