@@ -1,6 +1,14 @@
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -231,8 +239,17 @@ afterAll(async () => {
   await service?.stop();
   const home = hosts?.[0] && homeOf(hosts[0].user);
   if (home)
-    for (const name of [...(names ?? []), bad, down, extra])
-      rmSync(join(home, "deeptrace-agents", name), { recursive: true, force: true });
+    for (const name of [...(names ?? []), bad, down, extra]) {
+      const installDir = join(home, "deeptrace-agents", name);
+      // An emulator this test started is left only when a test failed before stopping it.
+      const pidFile = join(installDir, "agent.pid");
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
+      if (pid > 0 && existsSync(`/proc/${pid}`)) {
+        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("agent.mjs"))
+          process.kill(pid, "SIGKILL");
+      }
+      rmSync(installDir, { recursive: true, force: true });
+    }
   // Elasticsearch refuses wildcard deletes: resolve the names first.
   const indices = (await es(`/_cat/indices/${PREFIX}-*,spans_am${RUN}*?format=json&h=index`).catch(
     () => [],
@@ -691,6 +708,18 @@ describe("agent-manager over real SSH hosts", () => {
       /deeptrace_agent_operations_total\{operation="deploy_and_start",outcome="failed",failed_step="connect",service="agent-manager"\} 2/,
     );
 
+    // Dozens of operations and probes per host went over one pooled connection (two at most).
+    for (const name of names) {
+      const opened = new RegExp(
+        `deeptrace_ssh_connections_total\\{agent="${name}",outcome="opened",service="agent-manager"\\} (\\d+)`,
+      ).exec(metrics);
+      expect(Number(opened?.[1]), name).toBeGreaterThanOrEqual(1);
+      expect(Number(opened?.[1]), name).toBeLessThanOrEqual(2);
+    }
+    expect(metrics).toContain(
+      `deeptrace_ssh_connections_total{agent="${bad}",outcome="host_key",service="agent-manager"}`,
+    );
+
     const walkthrough = await run(
       "bash",
       [join(repoRoot, "test/agent-manager/grpcurl-walkthrough.sh")],
@@ -725,7 +754,8 @@ describe("agent-manager over real SSH hosts", () => {
       state: AgentState.STOPPED,
     });
     const installDir = join(homeOf(host(2).user), "deeptrace-agents", extra);
-    expect(existsSync(join(installDir, "agent.toml"))).toBe(true);
+    // Written over SFTP with mode 0600 (it may hold the Elasticsearch password).
+    expect(statSync(join(installDir, "agent.toml")).mode & 0o777).toBe(0o600);
     const { result } = await api.admin.removeAgent({ name: extra, uninstall: true });
     expect(result, result?.message).toMatchObject({ ok: true });
     expect(existsSync(installDir)).toBe(false);

@@ -147,7 +147,7 @@ export class Inventory {
     const entry = this.#entries.get(name);
     if (!entry) return;
     Object.assign(entry.status, patch);
-    await this.#persist(entry);
+    this.#persist(entry);
   }
 
   /** Sets the state; a change (or a new reason) is persisted and emitted. */
@@ -168,19 +168,21 @@ export class Inventory {
         changedAtNs: entry.status.stateChangedAtNs,
       });
     }
-    await this.#persist(entry);
+    this.#persist(entry);
   }
 
-  async #persist(entry: InventoryEntry): Promise<void> {
+  /**
+   * Queues the entry's registry write without waiting for it: memory is the live state,
+   * the index follows in order (a failed write is logged; the next change rewrites it).
+   */
+  #persist(entry: InventoryEntry): void {
     const name = entry.agent.name;
-    try {
-      await this.#write(name, async () => {
-        if (!this.#attached || this.#entries.get(name) !== entry) return;
-        await this.store.put(toRegistryDocument(entry.agent, entry.status));
-      });
-    } catch (error) {
-      this.logger.warn({ agent: name, err: (error as Error).message }, "registry write failed");
-    }
+    this.#write(name, async () => {
+      if (!this.#attached || this.#entries.get(name) !== entry) return;
+      await this.store.put(toRegistryDocument(entry.agent, entry.status));
+    }).catch((error: Error) =>
+      this.logger.warn({ agent: name, err: error.message }, "registry write failed"),
+    );
   }
 
   /** Registry writes of one agent run in order, each after the previous one finished. */
