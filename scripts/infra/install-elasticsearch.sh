@@ -13,8 +13,7 @@ if [[ ! -x "$ES_HOME/bin/elasticsearch" ]]; then
   if [[ ! -s "$zip" ]]; then
     log="$DT_LOGS/elasticsearch-download.log"
     info "downloading $ES_ARTIFACT"
-    # -C: fail on a checksum mismatch instead of warning.
-    if ! mvn -B -C -Dstyle.color=never \
+    if ! mvn -B -Dstyle.color=never \
       org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
       -Dartifact="$ES_ARTIFACT" -DoutputDirectory="$DT_DOWNLOADS" >"$log" 2>&1; then
       tail -n 30 "$log" >&2
@@ -22,8 +21,13 @@ if [[ ! -x "$ES_HOME/bin/elasticsearch" ]]; then
     fi
     [[ -s "$zip" ]] || die "maven reported success but $zip is missing (log: $log)"
   fi
+  actual="$(sha256sum "$zip" | cut -d' ' -f1)"
+  if [[ "$actual" != "$ES_ZIP_SHA256" ]]; then
+    rm -f "$zip"
+    die "$zip has SHA-256 $actual, expected $ES_ZIP_SHA256; deleted it (a corrupt copy in ~/.m2 would need deleting too)"
+  fi
   unpack="$(mktemp -d "$(dirname "$ES_HOME")/.unpack.XXXXXX")"
-  unzip -q "$zip" -d "$unpack" || die "could not unpack $zip (corrupt download? delete it and rerun)"
+  unzip -q "$zip" -d "$unpack" || die "could not unpack $zip"
   [[ -x "$unpack/elasticsearch-$ES_VERSION/bin/elasticsearch" ]] ||
     die "$zip does not contain elasticsearch-$ES_VERSION/bin/elasticsearch"
   mv "$unpack/elasticsearch-$ES_VERSION" "$ES_HOME"

@@ -13,6 +13,8 @@ DT_INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 ES_VERSION="8.19.7"
 ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+# Maven Central publishes no checksum files for this zip, so Maven cannot verify it: we do.
+ES_ZIP_SHA256="cb7f86fb6e68e85ef6f531ae5c68458ecfe42371150403b22b2ed21381581cbb"
 ES_USER="deeptrace-es"
 ES_HOME="$DT_CACHE/elasticsearch/dist/elasticsearch-$ES_VERSION"
 ES_NODE_DIR="$DT_CACHE/elasticsearch/node"
