@@ -545,13 +545,20 @@ export class SpanPoller {
   ): Promise<boolean> {
     const from = plan.startNs - plan.marginNs;
     const to = plan.endNs + plan.marginNs;
+    const agents = [...this.agents.values()];
+    const counts = await this.reader.countRanges(
+      agents.map((a) => ({
+        key: a.agent.name,
+        index: a.agent.index,
+        fromRawNs: toRawNs(from, a.agent.clockOffsetNs),
+        toRawNs: toRawNs(to, a.agent.clockOffsetNs),
+      })),
+    );
     let merged = false;
-    for (const a of this.agents.values()) {
+    for (const a of agents) {
       const offset = a.agent.clockOffsetNs;
-      const counts = await this.reader.countRanges(a.agent.index, [
-        { key: "w", fromRawNs: toRawNs(from, offset), toRawNs: toRawNs(to, offset) },
-      ]);
-      if ((counts.get("w") ?? 0) <= this.buffer.documentsIn(a.agent.name, from, to)) continue;
+      const inElastic = counts.get(a.agent.name) ?? 0;
+      if (inElastic <= this.buffer.documentsIn(a.agent.name, from, to)) continue;
       const hits = await this.reader.readAll(
         a.agent.index,
         toRawNs(from, offset),
@@ -685,20 +692,23 @@ export class SpanPoller {
   private async checkLateSpans(): Promise<void> {
     if (this.recent.length === 0) return;
     const due = new Set<string>();
-    for (const a of this.agents.values()) {
-      const offset = a.agent.clockOffsetNs;
-      for (let i = 0; i < this.recent.length; i += COUNT_CHUNK) {
-        const chunk = this.recent.slice(i, i + COUNT_CHUNK);
-        const counts = await this.reader.countRanges(
-          a.agent.index,
-          chunk.map((w) => ({
-            key: w.windowId,
-            fromRawNs: toRawNs(w.startNs - w.marginNs, offset),
-            toRawNs: toRawNs(w.endNs + w.marginNs, offset),
-          })),
-        );
-        for (const w of chunk) {
-          if ((counts.get(w.windowId) ?? 0) > (w.documents[a.agent.name] ?? 0)) due.add(w.windowId);
+    // One count per agent and window, all agents' indices in one request per chunk.
+    const ranges = [...this.agents.values()].flatMap((a) =>
+      this.recent.map((w) => ({
+        key: `${a.agent.name}|${w.windowId}`,
+        index: a.agent.index,
+        fromRawNs: toRawNs(w.startNs - w.marginNs, a.agent.clockOffsetNs),
+        toRawNs: toRawNs(w.endNs + w.marginNs, a.agent.clockOffsetNs),
+        agent: a.agent.name,
+        window: w,
+      })),
+    );
+    for (let i = 0; i < ranges.length; i += COUNT_CHUNK) {
+      const chunk = ranges.slice(i, i + COUNT_CHUNK);
+      const counts = await this.reader.countRanges(chunk);
+      for (const r of chunk) {
+        if ((counts.get(r.key) ?? 0) > (r.window.documents[r.agent] ?? 0)) {
+          due.add(r.window.windowId);
         }
       }
     }

@@ -14,7 +14,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, homedir, tmpdir } from "node:os";
+import { cpus, homedir, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -368,6 +368,8 @@ async function main(): Promise<void> {
   // The integ-test-zip distribution does not serve GET /; the nodes API says the version.
   const nodes = await es.nodes.info({ metric: "settings", filter_path: "nodes.*.version" });
   const version = Object.values(nodes.nodes)[0]?.version ?? "unknown";
+  // Other work on the machine (other test suites) skews the numbers: record how busy it was.
+  const loadBefore = loadavg()[0] as number;
   const tp = await throughput(urls, es);
   process.stdout.write(`throughput: ${JSON.stringify(tp)}\n`);
   const lat = await latency(urls, es);
@@ -375,7 +377,12 @@ async function main(): Promise<void> {
   const result = {
     benchmark: "span-poller",
     measured_at: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version, elasticsearch: version },
+    machine: {
+      cpus: cpus().length,
+      node: process.version,
+      elasticsearch: version,
+      load_average_1m: { before: loadBefore, after: loadavg()[0] as number },
+    },
     settings: SETTINGS,
     throughput: tp,
     latency: lat,
@@ -388,7 +395,12 @@ async function main(): Promise<void> {
 
 function markdown(r: {
   measured_at: string;
-  machine: { cpus: number; node: string; elasticsearch: string };
+  machine: {
+    cpus: number;
+    node: string;
+    elasticsearch: string;
+    load_average_1m: { before: number; after: number };
+  };
   throughput: Awaited<ReturnType<typeof throughput>>;
   latency: Awaited<ReturnType<typeof latency>>;
 }): string {
@@ -400,7 +412,8 @@ function markdown(r: {
 \`npm run bench:poller\` (services/span-poller/src/bench/poller-bench.ts) runs the real poller
 process against the Elasticsearch ${r.machine.elasticsearch} (integ-test-zip) and NATS
 JetStream the infra scripts start, on ${r.machine.cpus} cores, Node ${r.machine.node}, all on one machine
-(Elasticsearch, NATS, poller and the benchmark's writer and consumer share the cores).
+(Elasticsearch, NATS, poller and the benchmark's writer and consumer share the cores; the
+1-minute load average was ${r.machine.load_average_1m.before.toFixed(1)} before and ${r.machine.load_average_1m.after.toFixed(1)} after the run).
 Measured ${r.measured_at}; raw numbers in \`docs/bench/poller.json\`.
 
 Settings: window ${s.window_ms} ms, margin L ${s.margin_ms} ms, allowed lateness
@@ -408,10 +421,10 @@ ${s.allowed_lateness_ms} ms, refresh margin ${s.refresh_margin_ms} ms, poll inte
 ${s.poll_interval_ms} ms, page size ${s.page_size}; 3 agents with different clock offsets.
 
 | measurement | result |
-|---|---|
+| --- | --- |
 | backlog read from Elasticsearch (PIT + search_after) | ${t.read_spans_per_second} spans/s (${t.spans} spans in ${t.read_seconds.toFixed(1)} s) |
 | backlog read and published as windows | ${t.published_spans_per_second} spans/s (${t.windows} windows, mean ${Math.round(t.mean_window_bytes / 1024)} KiB) |
-| latency, span indexed → its window received from JetStream (${l.spans_per_second} spans/s live for ${l.seconds} s) | p50 ${l.latency_ms.p50} ms, p90 ${l.latency_ms.p90} ms, p99 ${l.latency_ms.p99} ms, max ${l.latency_ms.max} ms |
+| latency, span indexed → its window received from JetStream (${Math.round(l.spans / l.seconds)} spans/s written live for ${l.seconds} s) | p50 ${l.latency_ms.p50} ms, p90 ${l.latency_ms.p90} ms, p99 ${l.latency_ms.p99} ms, max ${l.latency_ms.max} ms |
 
 Throughput counts from the poller process start, so start-up (connections, state index)
 is included. Latency is dominated by design, not by work: a span waits for the end of its
