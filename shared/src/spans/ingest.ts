@@ -42,6 +42,13 @@ export class SpanIngestor {
   private readonly formats: Partial<Record<SpanFormat, number>> = {};
   private read = 0;
   private rejected = 0;
+  /**
+   * One string object per distinct value of the low-cardinality fields (agent, index,
+   * protocol, addresses, process and container identity, service, status): every document
+   * parses its own copy, and a million spans would otherwise keep millions of duplicates
+   * alive for the garbage collector to mark again and again.
+   */
+  private readonly strings = new Map<string, string>();
 
   constructor(private readonly options: IngestOptions) {}
 
@@ -86,8 +93,34 @@ export class SpanIngestor {
       return;
     }
     this.seen.add(span.spanId);
+    this.share(span);
     this.spans.push(span);
     this.formats[format] = (this.formats[format] ?? 0) + 1;
+  }
+
+  private intern(value: string): string {
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    this.strings.set(value, value);
+    return value;
+  }
+
+  private share(span: Span): void {
+    span.agent = this.intern(span.agent);
+    span.sourceIndex = this.intern(span.sourceIndex);
+    span.protocol = this.intern(span.protocol);
+    span.service = this.intern(span.service);
+    span.comm = this.intern(span.comm);
+    span.containerId = this.intern(span.containerId);
+    span.containerName = this.intern(span.containerName);
+    span.hostname = this.intern(span.hostname);
+    span.status = this.intern(span.status);
+    const c = span.connection;
+    if (c) {
+      c.l4Protocol = this.intern(c.l4Protocol);
+      c.srcIp = this.intern(c.srcIp);
+      c.dstIp = this.intern(c.dstIp);
+    }
   }
 
   private reject(position: number, reason: string): void {

@@ -9,14 +9,14 @@
  *
  * Nothing here is tuned or hard-coded: every number written is measured by this run.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
-import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
+import { ingestDocuments, SpanIngestor } from "@deeptrace/shared/spans/ingest";
 import { createWorkload } from "@deeptrace/shared/workload/generator";
 import type { WorkloadOptions } from "@deeptrace/shared/workload/options";
 import type { TopologyName } from "@deeptrace/shared/workload/topology";
@@ -31,6 +31,10 @@ import { type AccuracyReport, score } from "../scoring/score.js";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "../../../..");
 const ALGORITHMS: Algorithm[] = ["deeptrace", "fifo"];
+/** Requests per accuracy cell, as a multiple of the requests in flight (at least 1000). */
+const REQUESTS_PER_SLOT = 6;
+/** Leading requests per accuracy cell left out of the steady-state scores, same unit. */
+const WARMUP_PER_SLOT = 2;
 
 interface AccuracyCell {
   topology: TopologyName;
@@ -199,10 +203,10 @@ function runAccuracy(
 ): NonNullable<BenchResults["accuracy"]> {
   const topologies: TopologyName[] = ["chain", "fanout", "repeated", "cache", "mixed"];
   const levels = quick ? [50, 500] : [50, 500, 2000];
-  // Steady state: 20 x in flight requests, the first 5 x in flight of them are warm-up.
+  // Steady state: REQUESTS_PER_SLOT x in flight requests, the first WARMUP_PER_SLOT x in flight are warm-up.
   const requestsFor = (c: number): number =>
-    quick ? Math.max(300, 4 * c) : Math.max(1000, 20 * c);
-  const warmupFor = (c: number): number => (quick ? c : 5 * c);
+    quick ? Math.max(300, 4 * c) : Math.max(1000, REQUESTS_PER_SLOT * c);
+  const warmupFor = (c: number): number => (quick ? c : WARMUP_PER_SLOT * c);
   const cells: AccuracyCell[] = [];
   for (const topology of topologies) {
     for (const concurrency of levels) {
@@ -255,9 +259,9 @@ function runAccuracy(
     parameters: {
       topologies,
       concurrency: levels,
-      requests: `max(1000, 20 x concurrency)${quick ? " (quick: max(300, 4 x concurrency))" : ""}`,
+      requests: `max(1000, ${REQUESTS_PER_SLOT} x concurrency)${quick ? " (quick: max(300, 4 x concurrency))" : ""}`,
       warmup:
-        "the first 5 x concurrency requests by root-span start are warm-up and not scored in the steady-state columns" +
+        `the first ${WARMUP_PER_SLOT} x concurrency requests by root-span start are warm-up and not scored in the steady-state columns` +
         (quick ? " (quick: the first 1 x concurrency)" : ""),
       hosts: 3,
       seed: 1,
@@ -314,14 +318,19 @@ function throughputChild(target: number, algorithm: Algorithm): void {
   const g = generate({ topology: "mixed", concurrency: 500, requests, seed: 1 }, true);
   const truth = parseGroundTruth(g.truthLines);
   g.truthLines.length = 0;
+  // The input as the CLI reads it: NDJSON lines, each parsed and then let go.
+  const lines = g.hits.map((h) => JSON.stringify(h));
+  const spans = lines.length;
+  g.hits.length = 0;
   (globalThis as { gc?: () => void }).gc?.();
   const afterInput = process.memoryUsage();
   const t0 = performance.now();
-  const ingest = ingestDocuments(g.hits, {
-    format: "agent",
-    index: "spans",
-    clockOffsetsNs: g.offsets,
-  });
+  const ingestor = new SpanIngestor({ format: "agent", index: "spans", clockOffsetsNs: g.offsets });
+  for (let k = 0; k < lines.length; k++) {
+    ingestor.add(JSON.parse(lines[k] as string), k);
+    lines[k] = "";
+  }
+  const ingest = ingestor.finish();
   const t1 = performance.now();
   const result = assemble(ingest.spans, { algorithm });
   const t2 = performance.now();
@@ -331,14 +340,14 @@ function throughputChild(target: number, algorithm: Algorithm): void {
     targetSpans: target,
     algorithm,
     ok: true,
-    spans: g.hits.length,
+    spans,
     requests: g.requests,
     seconds: {
       ingest: round((t1 - t0) / 1000, 3),
       assemble: round((t2 - t1) / 1000, 3),
       total: round((t2 - t0) / 1000, 3),
     },
-    spansPerSecond: Math.round(g.hits.length / ((t2 - t0) / 1000)),
+    spansPerSecond: Math.round(spans / ((t2 - t0) / 1000)),
     traces: result.traces.length,
     e2e: round(report.e2e.accuracy),
     memory: {
@@ -354,15 +363,67 @@ function throughputChild(target: number, algorithm: Algorithm): void {
   process.stdout.write(`${JSON.stringify(run)}\n`);
 }
 
-function runThroughput(
+/** Core the throughput children are pinned to; the accuracy sweep runs on the other. */
+const THROUGHPUT_CORE = "1";
+const ACCURACY_CORE = "0";
+const TASKSET = "/usr/bin/taskset";
+
+/** Runs a command to completion: exit status, stdout and the tail of stderr. */
+function run(
+  argv: string[],
+  timeoutMs: number,
+  stderr: "pipe" | "inherit",
+): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const [cmd, ...args] = argv as [string, ...string[]];
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", stderr], timeout: timeoutMs });
+    let out = "";
+    let err = "";
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      err = (err + d).slice(-2000);
+    });
+    child.on("error", (e) => done({ status: null, signal: null, stdout: out, stderr: e.message }));
+    child.on("close", (status, signal) => done({ status, signal, stdout: out, stderr: err }));
+  });
+}
+
+/**
+ * The accuracy sweep in a child process pinned to the core the throughput runs do not
+ * use, so both proceed at once without sharing a core.
+ */
+async function runAccuracyChild(
   quick: boolean,
   log: (s: string) => void,
-): NonNullable<BenchResults["throughput"]> {
+): Promise<NonNullable<BenchResults["accuracy"]>> {
+  const pin = existsSync(TASKSET) ? [TASKSET, "-c", ACCURACY_CORE] : [];
+  const argv = [
+    ...pin,
+    process.execPath,
+    "--max-old-space-size=12288",
+    fileURLToPath(import.meta.url),
+    "--child-accuracy",
+    ...(quick ? ["--quick"] : []),
+  ];
+  log(`accuracy: ${argv.join(" ")}`);
+  const child = await run(argv, 4 * 3_600_000, "inherit");
+  const line = child.stdout.trim().split("\n").pop() ?? "";
+  if (child.status !== 0 || !line.startsWith("{"))
+    throw new Error(`accuracy sweep failed: exit ${child.status} ${child.signal ?? ""}`);
+  return JSON.parse(line) as NonNullable<BenchResults["accuracy"]>;
+}
+
+async function runThroughput(
+  quick: boolean,
+  log: (s: string) => void,
+): Promise<NonNullable<BenchResults["throughput"]>> {
   const sizes = quick ? [10_000, 100_000] : [100_000, 1_000_000];
   const heapMb = quick ? 4096 : 12288;
   const timeoutMs = quick ? 600_000 : 3_600_000;
   const runs: ThroughputRun[] = [];
-  const pin = existsSync("/usr/bin/taskset") ? ["taskset", "-c", "1"] : [];
+  const pin = existsSync(TASKSET) ? [TASKSET, "-c", THROUGHPUT_CORE] : [];
   for (const target of sizes) {
     for (const algorithm of ALGORITHMS) {
       const argv = [
@@ -377,13 +438,8 @@ function runThroughput(
         algorithm,
       ];
       log(`throughput: ${argv.join(" ")}`);
-      const [cmd, ...args] = argv as [string, ...string[]];
-      const child = spawnSync(cmd, args, {
-        encoding: "utf8",
-        timeout: timeoutMs,
-        maxBuffer: 1 << 24,
-      });
-      const line = child.stdout?.trim().split("\n").pop() ?? "";
+      const child = await run(argv, timeoutMs, "pipe");
+      const line = child.stdout.trim().split("\n").pop() ?? "";
       if (child.status === 0 && line.startsWith("{")) {
         const run = JSON.parse(line) as ThroughputRun;
         runs.push(run);
@@ -391,9 +447,7 @@ function runThroughput(
           `  ${run.spans} spans in ${run.seconds?.total} s = ${run.spansPerSecond} spans/s, max RSS ${Math.round((run.memory?.maxRssBytes ?? 0) / 2 ** 20)} MiB`,
         );
       } else {
-        const error =
-          child.error?.message ??
-          `exit ${child.status} ${child.signal ?? ""}: ${child.stderr.slice(-500)}`;
+        const error = `exit ${child.status} ${child.signal ?? ""}: ${child.stderr.slice(-500)}`;
         runs.push({ targetSpans: target, algorithm, ok: false, error });
         log(`  failed: ${error}`);
       }
@@ -414,7 +468,7 @@ function runThroughput(
       sizes,
       workload: "mixed topology, 500 in flight, transaction fields on, 3 hosts, seed 1",
       measured:
-        "ingestDocuments(ES hits) + assemble(): agent documents in memory -> trace documents; input generation not timed",
+        "NDJSON lines of Elasticsearch hits in memory -> JSON.parse + SpanIngestor (each line let go once parsed, as the CLI's stream does) -> assemble() -> trace documents; input generation not timed",
       pinnedToOneCore: pin.length > 0,
       maxOldSpaceMb: heapMb,
     },
@@ -476,7 +530,7 @@ function markdown(r: BenchResults): string {
     out.push(
       "Generated with the workload generator (`npm run generate:workload`), fed to the engine as Elasticsearch hits with the manifest's clock offsets, scored against the generator's parent-level ground truth. e2e = share of requests whose every Egress span got the right parent; intra = Egress -> Ingress parent in the same process; cross = callee Ingress -> caller Egress. \"fields off\" also drops the X-Request-Id header, so no payload carries a propagated id.",
       "",
-      'Steady state: each cell generates 20 x in-flight requests (at least 1000); requests are ordered by the start of their root span and the first 5 x in-flight of them are the warm-up. Every span of the run goes through the engine, but only requests that start after the warm-up are scored in the e2e / precision / recall columns. The warm-up is where connection pools fill: every first dial is preceded by a DNS lookup that carries no transaction field, so it is harder than the steady state. The "all requests" columns score every request, warm-up included, from the same reconstruction.',
+      `Steady state: each cell generates ${REQUESTS_PER_SLOT} x in-flight requests (at least 1000); requests are ordered by the start of their root span and the first ${WARMUP_PER_SLOT} x in-flight of them are the warm-up. Every span of the run goes through the engine, but only requests that start after the warm-up are scored in the e2e / precision / recall columns. The warm-up is where connection pools fill: every first dial is preceded by a DNS lookup that carries no transaction field, so it is harder than the steady state. The "all requests" columns score every request, warm-up included, from the same reconstruction.`,
       "",
     );
     out.push(`Parameters: ${JSON.stringify(r.accuracy.parameters)}`, "");
@@ -520,7 +574,7 @@ function markdown(r: BenchResults): string {
     out.push("## Throughput", "");
     out.push(`${JSON.stringify(r.throughput.parameters)}`, "");
     out.push(
-      "Each size runs in its own child process (`taskset -c 1 node --max-old-space-size=...`), so max RSS is per run; it includes the in-memory input documents.",
+      "Each size runs in its own child process (`taskset -c 1 node --max-old-space-size=...`), one at a time, while the accuracy sweep runs in another child pinned to core 0; max RSS is per run and includes the input (NDJSON lines in memory).",
       "",
     );
     out.push(
@@ -558,13 +612,14 @@ function markdown(r: BenchResults): string {
   return `${out.join("\n")}\n`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: "boolean" },
       only: { type: "string" },
       rps100: { type: "string" },
       "child-throughput": { type: "string" },
+      "child-accuracy": { type: "boolean" },
       algo: { type: "string" },
       json: { type: "string" },
       md: { type: "string" },
@@ -572,6 +627,11 @@ function main(): void {
   });
   if (values["child-throughput"] !== undefined) {
     throughputChild(Number(values["child-throughput"]), (values.algo ?? "deeptrace") as Algorithm);
+    return;
+  }
+  if (values["child-accuracy"]) {
+    const accuracy = runAccuracy(values.quick ?? false, (s) => process.stderr.write(`${s}\n`));
+    process.stdout.write(`${JSON.stringify(accuracy)}\n`);
     return;
   }
   const only = values.only;
@@ -604,9 +664,12 @@ function main(): void {
     ? runReal(values.rps100 ?? resolve(REPO, "../shared/data/rps100-spans.json"), log)
     : previous.real;
   if (real) results.real = real;
-  const accuracy = want("accuracy") ? runAccuracy(quick, log) : previous.accuracy;
+  // The accuracy sweep (core 0) and the throughput runs (core 1, one at a time) at once.
+  const [accuracy, throughput] = await Promise.all([
+    want("accuracy") ? runAccuracyChild(quick, log) : previous.accuracy,
+    want("throughput") ? runThroughput(quick, log) : previous.throughput,
+  ]);
   if (accuracy) results.accuracy = accuracy;
-  const throughput = want("throughput") ? runThroughput(quick, log) : previous.throughput;
   if (throughput) results.throughput = throughput;
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
@@ -614,4 +677,4 @@ function main(): void {
   log(`wrote ${jsonPath} and ${mdPath}`);
 }
 
-main();
+await main();

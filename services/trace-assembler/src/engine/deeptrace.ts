@@ -119,6 +119,11 @@ export function deepTraceLinks(
   }
   const nPairs = pairIds.size;
   const slots = capacitySlots(parents, pairOf, model.n, nPairs);
+  const scratch: SelectScratch = {
+    score: new Float64Array(C),
+    keys: new Float64Array(children.length),
+    used: new Int32Array(slots.count),
+  };
 
   // Static features and density bins.
   const x = new Float32Array(C * F);
@@ -169,9 +174,9 @@ export function deepTraceLinks(
       }
       applyDensities(x, bins, pairOf, hist, C);
       agreementWeights(x, offsets, chosen, children.length, weights);
-      learnCapacity(chosen, slots, nPairs, capacity);
+      learnCapacity(chosen, slots, nPairs, capacity, scratch.used);
     }
-    overCapacity = select(x, weights, cand, pairOf, slots, capacity, fixed, chosen);
+    overCapacity = select(x, weights, cand, pairOf, slots, capacity, fixed, chosen, scratch);
   }
 
   let linked = 0;
@@ -404,8 +409,9 @@ function learnCapacity(
   slots: CapacitySlots,
   nPairs: number,
   capacity: Int32Array,
+  perSlot: Int32Array,
 ) {
-  const perSlot = new Int32Array(slots.count);
+  perSlot.fill(0);
   for (let c = 0; c < chosen.length; c++) {
     const o = chosen[c] as number;
     if (o < 0) continue;
@@ -442,6 +448,20 @@ function learnCapacity(
 }
 
 /**
+ * Buffers of select() and learnCapacity(), allocated once for all rounds: at a million
+ * spans each round's arrays are tens of MB, and every such allocation counts as external
+ * memory, which makes V8 mark the whole heap again.
+ */
+interface SelectScratch {
+  /** Score per candidate. */
+  score: Float64Array;
+  /** Sort key per child. */
+  keys: Float64Array;
+  /** Children given per capacity slot. */
+  used: Int32Array;
+}
+
+/**
  * Greedy selection under the capacity constraint: children in descending order of their
  * best score, each taking its best candidate with room left. Returns children over capacity.
  */
@@ -454,14 +474,13 @@ function select(
   capacity: Int32Array,
   fixed: Int32Array,
   chosen: Int32Array,
+  scratch: SelectScratch,
 ): number {
   const { children, offsets, parents } = cand;
   const C = parents.length;
-  const score = new Float64Array(C);
+  const { score, keys, used } = scratch;
   for (let o = 0; o < C; o++) score[o] = scoreOf(x, weights, o);
   // Sort keys: quantised best score descending, then child index (deterministic).
-  const order: number[] = [];
-  const keys = new Float64Array(children.length);
   const Q = 1 << 21;
   let k = 0;
   for (let c = 0; c < children.length; c++) {
@@ -473,11 +492,11 @@ function select(
     keys[k++] = (Q - Math.round(best * Q)) * 2 ** 31 + c;
   }
   const sorted = keys.subarray(0, k).sort();
-  for (let r = 0; r < k; r++) order.push((sorted[r] as number) % 2 ** 31);
   chosen.fill(-1);
-  const used = new Int32Array(slots.count);
+  used.fill(0);
   let over = 0;
-  for (const c of order) {
+  for (let r = 0; r < k; r++) {
+    const c = (sorted[r] as number) % 2 ** 31;
     let pick = -1;
     let pickScore = -1;
     let fallback = -1;
