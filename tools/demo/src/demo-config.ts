@@ -1,9 +1,7 @@
-import type { DemoEnvironment, DemoHost } from "./environment.js";
+import type { DemoEnvironment } from "./environment.js";
 
 export interface DemoConfigInput {
   env: DemoEnvironment;
-  host: DemoHost;
-  agent: string;
   runId: string;
   adminTokenFile: string;
   viewerTokenFile: string;
@@ -14,7 +12,8 @@ export interface DemoConfigInput {
 
 /**
  * The one TOML file all three services read in the demo. Indices, the stream and the
- * consumer are named after the run, so runs never mix; tokens are file references.
+ * consumer are named after the run, so runs never mix; tokens are file references. The
+ * agent itself is registered at run time through the API, not seeded here.
  */
 export function demoConfig(c: DemoConfigInput): string {
   const esForHosts = new URL(c.env.esUrl);
@@ -64,15 +63,5 @@ agent_manager_token = "file:${c.viewerTokenFile}"
 window_ms = 2000
 allowed_lateness_ms = 2000
 margin_ms = 2000
-
-[[agents]]
-[agents.agent_info]
-agent_name = "${c.agent}"
-user_name = "${c.host.user}"
-host_ip = "${c.host.ip}"
-ssh_port = ${c.host.port}
-private_key_path = "${c.host.privateKeyPath}"
-host_key_fingerprint = "${c.host.hostKeyFingerprint}"
-labels = { demo = "${c.runId}" }
 `;
 }

@@ -81,8 +81,6 @@ writeFileSync(
   configPath,
   demoConfig({
     env,
-    host,
-    agent: AGENT,
     runId,
     adminTokenFile,
     viewerTokenFile,
@@ -99,7 +97,9 @@ const stopAll = async () => {
   if (stopping) return;
   stopping = true;
   step("stopping");
-  await stopAgent?.().catch(() => undefined);
+  await stopAgent?.().catch((error: Error) =>
+    process.stderr.write(`could not remove ${AGENT}: ${error.message}\n`),
+  );
   for (const service of services.reverse()) await service.stop();
 };
 process.on("SIGINT", () => void stopAll().then(() => process.exit(0)));
@@ -126,7 +126,8 @@ try {
     address: manager.grpc,
     token: tokens.admin,
   });
-  stopAgent = () => agentManager.stopAgents({ selector: { names: [AGENT] } });
+  // Stopping the demo removes its agent: stopped, uninstalled from the host, unregistered.
+  stopAgent = () => agentManager.removeAgent({ name: AGENT, uninstall: true });
   const assembler = createServiceClient(TraceAssemblerService, {
     address: services[1]?.grpc ?? "",
     token: tokens.viewer,
@@ -136,7 +137,22 @@ try {
     token: tokens.viewer,
   });
 
-  step(`deploying the agent emulator to ${host.name} (${host.ip}) over SSH and starting it`);
+  step(
+    `registering ${AGENT} on ${host.name} (${host.ip}), host key pinned to ${host.hostKeyFingerprint}`,
+  );
+  await agentManager.registerAgent({
+    agent: {
+      name: AGENT,
+      host: host.ip,
+      sshPort: host.port,
+      user: host.user,
+      privateKeyPath: host.privateKeyPath,
+      hostKeyFingerprint: host.hostKeyFingerprint,
+      labels: { demo: runId },
+    },
+  });
+
+  step(`deploying the agent emulator to ${host.name} over SSH and starting it`);
   for await (const event of agentManager.deployAgents({
     selector: { names: [AGENT] },
     start: true,
