@@ -437,3 +437,5 @@ Lower lateness and margin settings lower it one for one, at the price of more re
 }
 
 await main();
+// NATS consumer iterators can keep the event loop alive after their connection closed.
+process.exit(0);
