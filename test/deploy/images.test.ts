@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isolatedServersEnv } from "../support/service-env.js";
-import { type ServiceName, startService } from "../support/service-process.js";
+import { type RunningService, type ServiceName, startService } from "../support/service-process.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -49,6 +49,12 @@ describe.each(services)("the %s image", (service) => {
 
 describe("the runtime tree the images assemble", () => {
   let tree: string;
+  let running: RunningService | undefined;
+
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+  });
 
   beforeAll(async () => {
     // The same steps as the images' deps and runtime stages: production dependencies of
@@ -81,7 +87,7 @@ describe("the runtime tree the images assemble", () => {
     "starts %s without dev dependencies, connected to the real servers, and passes its health check",
     async (service) => {
       const section = service.replace("-", "_").toUpperCase();
-      const running = await startService(service, {
+      const started = await startService(service, {
         entry: join(tree, "services", service, "dist", "main.js"),
         env: {
           DEEPTRACE__AUTH__ENABLED: "false",
@@ -89,20 +95,21 @@ describe("the runtime tree the images assemble", () => {
           ...isolatedServersEnv(`images-${service}`),
         },
       });
-      await running.ready();
+      running = started;
+      await started.ready();
       const healthcheck = join(tree, "shared", "dist", "service", "healthcheck.js");
       const healthy = await run(process.execPath, [
         healthcheck,
-        `http://${running.http}/healthz`,
+        `http://${started.http}/healthz`,
       ]).then(
         () => 0,
         (error: { code: number }) => error.code,
       );
       expect(healthy).toBe(0);
-      expect(await running.stop()).toBe(0);
+      expect(await started.stop()).toBe(0);
       const afterStop = await run(process.execPath, [
         healthcheck,
-        `http://${running.http}/healthz`,
+        `http://${started.http}/healthz`,
       ]).then(
         () => 0,
         (error: { code: number }) => error.code,
