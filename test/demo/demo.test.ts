@@ -22,6 +22,8 @@ describe("the main job (npm run demo)", () => {
     expect(spans).toBe(1604);
     const accuracy = Number(/^DEMO_E2E_ACCURACY=([\d.]+)$/m.exec(stdout)?.[1]);
     expect(accuracy).toBeGreaterThanOrEqual(0.98);
-    expect(stdout).toMatch(/grpcurl -plaintext .* deeptrace\.trace\.v1\.TraceAssemblerService\/SearchTraces/);
+    expect(stdout).toMatch(
+      /grpcurl -plaintext .* deeptrace\.trace\.v1\.TraceAssemblerService\/SearchTraces/,
+    );
   }, 480_000);
 });

@@ -28,6 +28,7 @@ describe.each(services)("the %s image", (service) => {
 
   it("builds on a base image pinned by digest and runs as a non-root user", () => {
     expect(text).toMatch(/^ARG NODE_IMAGE=[\w./:-]+@sha256:[0-9a-f]{64}$/m);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ARG reference
     for (const from of text.matchAll(/^FROM (\S+)/gm)) expect(from[1]).toBe("${NODE_IMAGE}");
     expect(text.slice(text.lastIndexOf("AS runtime"))).toMatch(/^USER node$/m);
   });

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 const IP1 = (10 << 24) + 1;
 const IP2 = (10 << 24) + 2;
 
-function side(o: Record<string, unknown>) {
+function side(o: Record<string, unknown>): Record<string, unknown> {
   return {
     tgid: 7,
     pid: 8,

@@ -81,10 +81,8 @@ export function printReport(r: ReportInput): void {
 function printTree(spans: TraceSpan[]): void {
   const children = new Map<string, TraceSpan[]>();
   for (const s of spans) children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s]);
-  const start = spans.reduce(
-    (min, s) => (s.startTimeNs < min ? s.startTimeNs : min),
-    spans[0]?.startTimeNs ?? 0n,
-  );
+  let start = spans[0]?.startTimeNs ?? 0n;
+  for (const s of spans) if (s.startTimeNs < start) start = s.startTimeNs;
   const visit = (parent: string, depth: number) => {
     const level = [...(children.get(parent) ?? [])].sort((a, b) =>
       a.startTimeNs < b.startTimeNs ? -1 : 1,
