@@ -15,7 +15,8 @@ import { ensureWindowConsumer } from "./consumer/window-consumer-setup.js";
 import { AssemblerMetrics } from "./metrics/assembler-metrics.js";
 import { AssemblerStats } from "./metrics/assembler-stats.js";
 import { TraceQueries } from "./query/trace-queries.js";
-import { assembleWindow, decodeWindow, type WindowSettings } from "./windows/window-processor.js";
+import { WindowAssembler } from "./windows/window-assembler.js";
+import { decodeWindow, type WindowSettings } from "./windows/window-processor.js";
 import { WindowRevisions } from "./windows/window-revisions.js";
 
 /**
@@ -45,6 +46,7 @@ export async function setupAssembler({
         jsm: JetStreamManager;
         windows: WindowConsumer;
         maxDeliveries: MaxDeliveriesWatcher;
+        windowAssembler: WindowAssembler;
       }
     | undefined;
 
@@ -60,7 +62,7 @@ export async function setupAssembler({
     await ensureWindowConsumer(jsm, config);
     const js = nc.jetstream();
     const consumer = await js.consumers.get(config.nats.stream, config.nats.consumer);
-    const { windows, maxDeliveries } = windowConsumer(nc, consumer, js, jsm);
+    const { windows, maxDeliveries, windowAssembler } = windowConsumer(nc, consumer, js, jsm);
     if (starting.signal.aborted) {
       await nc.drain();
       return;
@@ -68,7 +70,7 @@ export async function setupAssembler({
     // Listening before consuming: a window whose last delivery fails from now on is seen.
     await maxDeliveries.start();
     windows.start();
-    running = { nc, jsm, windows, maxDeliveries };
+    running = { nc, jsm, windows, maxDeliveries, windowAssembler };
     logger.info(
       { stream: config.nats.stream, consumer: config.nats.consumer },
       "consuming windows",
@@ -99,6 +101,7 @@ export async function setupAssembler({
       payloadBytes: section.dead_letter_payload_bytes,
     });
     const revisions = new WindowRevisions(es, writer, indices);
+    const windowAssembler = new WindowAssembler(indices, settings);
     const deadLettered = (reason: string) => {
       stats.deadLetters++;
       metrics.windows.inc({ outcome: "dead_lettered" });
@@ -106,37 +109,37 @@ export async function setupAssembler({
     };
     const handle = async (msg: JsMsg, signal: AbortSignal) => {
       const received = process.hrtime.bigint();
-      const window = decodeWindow(msg.data);
-      const stored = await revisions.stored(window.windowId, signal);
-      if (stored !== undefined && stored > window.revision) {
+      const assembled = await windowAssembler.assemble(msg.data);
+      const assembledAt = process.hrtime.bigint();
+      const { summary } = assembled;
+      logger.debug(
+        { windowId: summary.windowId, documents: assembled.documents.length },
+        "window assembled",
+      );
+      const stored = await revisions.stored(summary.windowId, signal);
+      if (stored !== undefined && stored > summary.revision) {
         metrics.windows.inc({ outcome: "superseded" });
         logger.info(
-          { windowId: window.windowId, revision: window.revision, stored },
+          { windowId: summary.windowId, revision: summary.revision, stored },
           "window skipped: a newer revision is stored",
         );
         return;
       }
       const checked = process.hrtime.bigint();
-      const assembled = assembleWindow(window, indices, settings);
-      const assembledAt = process.hrtime.bigint();
-      logger.debug(
-        { windowId: window.windowId, documents: assembled.documents.length },
-        "window assembled",
-      );
       const result = await writer.write(assembled.documents, signal);
-      const storedRevision = await revisions.written(assembled.summary, window, signal);
+      const storedRevision = await revisions.written(summary, assembled.window, signal);
       const written = process.hrtime.bigint();
-      metrics.processingSeconds.observe({ stage: "decode" }, Number(checked - received) / 1e9);
-      metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - checked) / 1e9);
-      metrics.processingSeconds.observe({ stage: "write" }, Number(written - assembledAt) / 1e9);
+      metrics.processingSeconds.observe({ stage: "engine" }, Number(assembledAt - received) / 1e9);
+      metrics.processingSeconds.observe({ stage: "check" }, Number(checked - assembledAt) / 1e9);
+      metrics.processingSeconds.observe({ stage: "write" }, Number(written - checked) / 1e9);
       metrics.processingSeconds.observe({ stage: "total" }, Number(written - received) / 1e9);
       metrics.documents.inc({ outcome: "written" }, result.written);
       metrics.documents.inc({ outcome: "superseded" }, result.superseded);
       metrics.documents.inc({ outcome: "dead_lettered" }, result.deadLettered);
-      metrics.windowWritten(assembled.summary);
-      stats.windowWritten(assembled.summary, written);
+      metrics.windowWritten(summary);
+      stats.windowWritten(summary, written);
       logger.debug(
-        { ...assembled.summary, ...result, storedRevision, seq: msg.info.streamSequence },
+        { ...summary, ...result, storedRevision, seq: msg.info.streamSequence },
         "window written",
       );
     };
@@ -185,7 +188,7 @@ export async function setupAssembler({
       },
       logger,
     );
-    return { windows, maxDeliveries };
+    return { windows, maxDeliveries, windowAssembler };
   };
 
   const started = start().catch((error: unknown) => {
@@ -215,6 +218,7 @@ export async function setupAssembler({
       if (running) {
         await running.windows.stop(section.shutdown_grace_ms);
         await running.maxDeliveries.stop();
+        await running.windowAssembler.close();
         await running.nc.drain();
       }
       await es.close();

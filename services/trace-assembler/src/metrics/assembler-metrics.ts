@@ -73,7 +73,7 @@ export class AssemblerMetrics {
     });
     this.processingSeconds = new Histogram({
       name: "deeptrace_assembler_processing_seconds",
-      help: "Time per window: decode (and revision check), engine, write, and total from receipt to acknowledgement",
+      help: "Time per window: engine (decode and assembly on the worker thread, queueing included), revision check, write, and total from receipt to acknowledgement",
       labelNames: ["stage"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,

@@ -1,0 +1,87 @@
+import { Worker } from "node:worker_threads";
+import type { BulkDocument } from "@deeptrace/shared/elastic/bulk-writer";
+import type { TraceIndices } from "@deeptrace/shared/elastic/index-templates";
+import { InvalidWindowError, type WindowSettings, type WindowSummary } from "./window-processor.js";
+
+export interface AssembleRequest {
+  id: number;
+  data: Uint8Array;
+}
+
+export type AssembleReply =
+  | {
+      id: number;
+      ok: true;
+      window: { startNs: bigint; endNs: bigint };
+      documents: BulkDocument[];
+      summary: WindowSummary;
+    }
+  | { id: number; ok: false; name: string; message: string };
+
+export type AssembledMessage = Extract<AssembleReply, { ok: true }>;
+
+/**
+ * Decodes and assembles windows on one worker thread, one after the other. The engine is
+ * synchronous CPU work of about a second per window: on the main thread it held up the
+ * bulk responses of the other window in hand, and Elasticsearch waited. A failure of the
+ * worker itself fails the windows it held (they are nacked) and the next window starts a
+ * new worker.
+ */
+export class WindowAssembler {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<
+    number,
+    { resolve: (reply: AssembledMessage) => void; reject: (error: Error) => void }
+  >();
+
+  constructor(
+    private readonly indices: TraceIndices,
+    private readonly settings: WindowSettings,
+  ) {}
+
+  assemble(data: Uint8Array): Promise<AssembledMessage> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, data } satisfies AssembleRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL("./assemble-worker.js", import.meta.url), {
+      workerData: { indices: this.indices, settings: this.settings },
+    });
+    worker.on("message", (reply: AssembleReply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) {
+        waiting.resolve(reply);
+      } else {
+        const error =
+          reply.name === "InvalidWindowError"
+            ? new InvalidWindowError(reply.message)
+            : Object.assign(new Error(reply.message), { name: reply.name });
+        waiting.reject(error);
+      }
+    });
+    const failAll = (error: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiting of this.pending.values()) waiting.reject(error);
+      this.pending.clear();
+    };
+    worker.on("error", (error) => failAll(error));
+    worker.on("exit", (code) => failAll(new Error(`the assemble worker exited with ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+}
