@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (npm test): installs what is missing (Debian packages, Elasticsearch,
-# grpcurl, npm packages; each step is a no-op when already done), builds, checks that the
-# generated protobuf code matches proto/, then runs every test. The integration tests'
+# grpcurl, npm packages; each step is a no-op when already done), checks that the
+# generated protobuf code matches proto/, builds, lints, then runs every test. The integration tests'
 # global setup starts Elasticsearch, NATS and the SSH test hosts (or reuses running ones).
 # Extra arguments go to vitest, e.g. `npm test -- --project unit`.
 set -euo pipefail
@@ -18,4 +18,5 @@ if ! diff -r "$generated/shared/src/gen" shared/src/gen >&2; then
   exit 1
 fi
 npx tsc -b
+npm run lint
 npx vitest run "$@"
