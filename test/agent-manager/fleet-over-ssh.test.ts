@@ -181,7 +181,10 @@ beforeAll(async () => {
   password = sshPassword(host(1));
   const repo = publishEmulator(dir, userIds(host(0).user));
   const dataset = join(dir, "rps100-spans.json");
-  copyFileSync("/work/shared/data/rps100-spans.json", dataset);
+  copyFileSync(
+    fileURLToPath(new URL("../../../shared/data/rps100-spans.json", import.meta.url)),
+    dataset,
+  );
 
   const agentToml = (host: SshHost, i: number) => {
     const auth =

@@ -1,12 +1,15 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
 import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/engine/assemble.js";
 import { groundTruthFromObservedIds } from "../../src/scoring/ground-truth.js";
 import { score } from "../../src/scoring/score.js";
 
-// Real capture from the public DeepTrace agent (see /work/shared/data/README.md).
-const FILE = "/work/shared/data/rps100-spans.json";
+// Real capture from the public DeepTrace agent (see shared/data/README.md beside the checkout).
+const FILE = fileURLToPath(
+  new URL("../../../../../shared/data/rps100-spans.json", import.meta.url),
+);
 
 describe("real capture rps100-spans.json", () => {
   const { spans } = (() => {
