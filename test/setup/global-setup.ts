@@ -203,7 +203,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.GRPCURL = grpcurlPath;
   project.provide("esUrl", esUrl);
   project.provide("natsUrl", natsUrl);
-  project.provide("sshHostsFile", sshHostsFile);
   project.provide("sshHosts", sshHosts);
   project.provide("grpcurlPath", grpcurlPath);
 

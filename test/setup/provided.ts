@@ -38,9 +38,7 @@ declare module "vitest" {
     esUrl: string;
     /** NATS server URL with JetStream, e.g. nats://127.0.0.1:25816 (env NATS_URL). */
     natsUrl: string;
-    /** Path of ssh-hosts.json (env DEEPTRACE_SSH_HOSTS). */
-    sshHostsFile: string;
-    /** Its parsed content. */
+    /** The content of ssh-hosts.json (its path is in env DEEPTRACE_SSH_HOSTS). */
     sshHosts: SshHosts;
     /** Path of the grpcurl binary (env GRPCURL). */
     grpcurlPath: string;

@@ -36,11 +36,6 @@ export function sshHosts(): SshHosts {
   return provided("sshHosts");
 }
 
-/** Path of ssh-hosts.json, for processes that read it themselves. */
-export function sshHostsFile(): string {
-  return provided("sshHostsFile");
-}
-
 /** Path of the pinned grpcurl binary. */
 export function grpcurlPath(): string {
   return provided("grpcurlPath");
