@@ -15,6 +15,9 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
+          // Generator- and engine-heavy tests take seconds of CPU; on 2 busy cores the
+          // default 5 s budget ends correct runs.
+          testTimeout: 30_000,
         },
       },
       {
