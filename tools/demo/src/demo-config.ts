@@ -11,10 +11,13 @@ export interface DemoConfigInput {
 }
 
 /**
- * The one TOML file all three services read in the demo. Indices, the stream and the
- * consumer are named after the run, so runs never mix; tokens are file references. The
+ * The one TOML file all three services read in the demo. Indices are named after the run,
+ * so runs never mix; the stream is the demo's own; tokens are file references. The
  * agent itself is registered at run time through the API, not seeded here.
  */
+/** The demo's JetStream stream: one for all runs, deleted at the start and end of each. */
+export const DEMO_STREAM = "DEEPTRACE_DEMO";
+
 export function demoConfig(c: DemoConfigInput): string {
   const esForHosts = new URL(c.env.esUrl);
   esForHosts.hostname = c.env.gateway;
@@ -29,10 +32,10 @@ index_prefix = "${name}"
 
 [nats]
 url = "${c.env.natsUrl}"
-stream = "${name.toUpperCase().replaceAll("-", "_")}"
-subject = "${name}.windows"
-dead_letter_subject = "${name}.dead"
-consumer = "${name}"
+stream = "${DEMO_STREAM}"
+subject = "deeptrace-demo.windows"
+dead_letter_subject = "deeptrace-demo.dead"
+consumer = "deeptrace-demo"
 stream_max_bytes = 268435456
 
 [[auth.tokens]]

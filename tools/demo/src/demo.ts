@@ -24,7 +24,8 @@ import { TraceAssemblerService } from "@deeptrace/shared/gen/deeptrace/trace/v1/
 import type { Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { createServiceClient } from "@deeptrace/shared/grpc/client";
 import { type RunningService, startService } from "@deeptrace/shared/service/service-process";
-import { demoConfig } from "./demo-config.js";
+import { deleteStream } from "./delete-stream.js";
+import { DEMO_STREAM, demoConfig } from "./demo-config.js";
 import { demoEnvironment } from "./environment.js";
 import { printReport } from "./report.js";
 import { waitFor } from "./wait-for.js";
@@ -76,6 +77,8 @@ copyFileSync(DATASET, dataset);
 // The SSH user clones and reads these as itself.
 execFileSync("chown", ["-R", `${host.user}:`, hostFiles]);
 
+// A run killed before it could clean up leaves its stream: start from an empty one.
+await deleteStream(env.natsUrl, DEMO_STREAM);
 const configPath = join(workDir, "deeptrace.toml");
 writeFileSync(
   configPath,
@@ -101,6 +104,7 @@ const stopAll = async () => {
     process.stderr.write(`could not remove ${AGENT}: ${error.message}\n`),
   );
   for (const service of services.reverse()) await service.stop();
+  await deleteStream(env.natsUrl, DEMO_STREAM);
 };
 process.on("SIGINT", () => void stopAll().then(() => process.exit(0)));
 process.on("SIGTERM", () => void stopAll().then(() => process.exit(0)));
@@ -189,7 +193,9 @@ try {
     return spanCount >= DATASET_SPANS ? all : undefined;
   });
 
+  const windows = await allWindowEnds(spanPoller);
   printReport({
+    windowEnds: windows,
     traces,
     runId,
     agent: AGENT,
@@ -210,6 +216,18 @@ try {
   process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
   await stopAll();
   process.exit(1);
+}
+
+/** The end of every window the poller published, ascending. */
+async function allWindowEnds(poller: Client<typeof SpanPollerService>): Promise<bigint[]> {
+  const ends: bigint[] = [];
+  let pageToken = "";
+  do {
+    const page = await poller.listWindows({ pageSize: 100, pageToken });
+    ends.push(...page.windows.map((w) => w.endNs));
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return [...new Set(ends)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 async function allTraces(assembler: Client<typeof TraceAssemblerService>): Promise<Trace[]> {

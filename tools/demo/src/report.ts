@@ -7,6 +7,8 @@ import type { DemoEnvironment } from "./environment.js";
 
 export interface ReportInput {
   traces: Trace[];
+  /** Ends of the windows the poller published, ascending. */
+  windowEnds: bigint[];
   runId: string;
   agent: string;
   env: DemoEnvironment;
@@ -25,6 +27,10 @@ export function printReport(r: ReportInput): void {
   const spans = r.traces.flatMap((t) => t.spans);
   write(
     `\n== ${r.traces.length} traces, ${spans.length} spans, in Elasticsearch (index prefix demo-${r.runId})`,
+  );
+  const crossing = r.traces.filter((t) => crossesWindow(t, r.windowEnds)).length;
+  write(
+    `   from ${r.windowEnds.length} windows; ${crossing} traces have spans in more than one window`,
   );
   const example = [...r.traces].sort(
     (a, b) => b.spans.length - a.spans.length || a.traceId.localeCompare(b.traceId),
@@ -76,6 +82,19 @@ export function printReport(r: ReportInput): void {
   write(
     `${g} -plaintext ${admin} ${r.manager.grpc} deeptrace.agent.v1.AgentManagerService/ListAgents`,
   );
+}
+
+/** True when the trace's spans start on both sides of a window boundary. */
+function crossesWindow(trace: Trace, windowEnds: bigint[]): boolean {
+  const starts = trace.spans.map((s) => s.startTimeNs);
+  if (starts.length === 0) return false;
+  let first = starts[0] as bigint;
+  let last = first;
+  for (const t of starts) {
+    if (t < first) first = t;
+    if (t > last) last = t;
+  }
+  return windowEnds.some((end) => first < end && end <= last);
 }
 
 function printTree(spans: TraceSpan[]): void {
