@@ -19,4 +19,13 @@ if ! diff -r "$generated/shared/src/gen" shared/src/gen >&2; then
 fi
 npx tsc -b
 npm run lint
-npx vitest run "$@"
+# Besides vitest's own summary, one plain "vitest: N passed, N failed" line for CI.
+report="$(mktemp)"
+trap 'rm -rf "$generated" "$report"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' "$report" || true
+exit "$status"
