@@ -1,5 +1,4 @@
-import type { NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   cutWindows,
   workloadSpans,
@@ -7,36 +6,21 @@ import {
 import type { RunningService } from "../support/service-process.js";
 import {
   allDocuments,
-  cleanUp,
+  assemblerTestFile,
   documentCount,
-  elasticClient,
   expectedTraces,
-  natsConnection,
   publishWindows,
   startAssembler,
-  testSetup,
   waitFor,
   waitForLog,
   writeConfig,
 } from "./support/harness.js";
 
-const es = elasticClient();
-const setup = testSetup("crash");
-let nc: NatsConnection;
+const file = assemblerTestFile("crash", { stop: () => Promise.all(services.map((s) => s.stop())) });
+const { es, setup } = file;
 const services: RunningService[] = [];
 
 describe("an assembler killed with SIGKILL in the middle of a window", () => {
-  beforeAll(async () => {
-    nc = await natsConnection();
-  });
-
-  afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    await cleanUp(setup, es, nc);
-    await nc?.close();
-    await es.close();
-  });
-
   it("has the window redelivered to another instance; the index ends with exactly the expected traces", async () => {
     const { spans } = workloadSpans({ requests: 300, rate: 250, seed: "crash" });
     const windows = cutWindows(spans, 150_000_000n, 150_000_000n, "crash");
@@ -46,7 +30,7 @@ describe("an assembler killed with SIGKILL in the middle of a window", () => {
     const victim = await startAssembler(config);
     services.push(victim);
     await waitForLog(victim, '"consuming windows"');
-    await publishWindows(nc, setup, windows);
+    await publishWindows(file.nc, setup, windows);
     // Let it finish one window, then kill it while it is writing the next one.
     await waitForLog(victim, '"window written"');
     const written = victim.output.length;
@@ -54,7 +38,7 @@ describe("an assembler killed with SIGKILL in the middle of a window", () => {
     victim.process.kill("SIGKILL");
     await new Promise((resolve) => victim.process.once("exit", resolve));
 
-    const jsm = await nc.jetstreamManager();
+    const jsm = await file.nc.jetstreamManager();
     const atKill = await jsm.consumers.info(setup.stream, setup.consumer);
     expect(atKill.num_ack_pending).toBe(1);
     const partial = await documentCount(es, `${setup.prefix}-traces`);

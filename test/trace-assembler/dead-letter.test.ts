@@ -1,6 +1,5 @@
 import { Buffer } from "node:buffer";
-import type { NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   cutWindows,
   workloadSpans,
@@ -8,35 +7,20 @@ import {
 import type { RunningService } from "../support/service-process.js";
 import {
   allDocuments,
-  cleanUp,
-  elasticClient,
+  assemblerTestFile,
   expectedTraces,
-  natsConnection,
   publishWindows,
   startAssembler,
-  testSetup,
   waitFor,
   waitForLog,
   writeConfig,
 } from "./support/harness.js";
 
-const es = elasticClient();
-const setup = testSetup("poison");
-let nc: NatsConnection;
+const file = assemblerTestFile("poison", { stop: () => service?.stop() });
+const { es, setup } = file;
 let service: RunningService | undefined;
 
 describe("a poison message", () => {
-  beforeAll(async () => {
-    nc = await natsConnection();
-  });
-
-  afterAll(async () => {
-    await service?.stop();
-    await cleanUp(setup, es, nc);
-    await nc?.close();
-    await es.close();
-  });
-
   it("lands in the dead-letter subject and index after the redelivery limit; the consumer keeps going", async () => {
     const { spans } = workloadSpans({ requests: 60, rate: 200, seed: "poison" });
     const windows = cutWindows(spans, 200_000_000n, 100_000_000n, "poison");
@@ -44,12 +28,12 @@ describe("a poison message", () => {
     service = await startAssembler(writeConfig(setup, { maxDeliver: 3 }));
     await waitForLog(service, '"consuming windows"');
 
-    const js = nc.jetstream();
+    const js = file.nc.jetstream();
     const poison = Buffer.from("this is not a SpanWindow \u00ff\u00fe");
     const ack = await js.publish(setup.subject, poison, { msgID: "poison-1" });
-    await publishWindows(nc, setup, windows);
+    await publishWindows(file.nc, setup, windows);
 
-    const jsm = await nc.jetstreamManager();
+    const jsm = await file.nc.jetstreamManager();
     const letter = await waitFor(
       () => jsm.streams.getMessage(setup.stream, { last_by_subj: setup.deadLetterSubject }),
       "a message on the dead-letter subject",

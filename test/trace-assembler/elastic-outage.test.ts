@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { JetStreamManager, NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JetStreamManager } from "nats";
+import { describe, expect, it } from "vitest";
 import {
   cutWindows,
   workloadSpans,
@@ -9,23 +9,25 @@ import { esUrl } from "../support/infrastructure.js";
 import type { RunningService } from "../support/service-process.js";
 import {
   allDocuments,
-  cleanUp,
+  assemblerTestFile,
   documentCount,
-  elasticClient,
   expectedTraces,
-  natsConnection,
   publishWindows,
   startAssembler,
-  testSetup,
   waitFor,
   waitForLog,
   writeConfig,
 } from "./support/harness.js";
 import { TcpGate } from "./support/tcp-gate.js";
 
-const es = elasticClient();
-const setup = testSetup("outage");
-let nc: NatsConnection;
+const file = assemblerTestFile("outage", {
+  start: () => gate.open(),
+  stop: async () => {
+    await service?.stop();
+    await gate.close();
+  },
+});
+const { es, setup } = file;
 let service: RunningService | undefined;
 const target = new URL(esUrl());
 const gate = new TcpGate(target.hostname, Number(target.port));
@@ -42,19 +44,6 @@ async function windowsInStream(jsm: JetStreamManager): Promise<number> {
  * assembler's side Elasticsearch is down (connections refused, open ones cut).
  */
 describe("Elasticsearch unavailable for 30 s during a run", () => {
-  beforeAll(async () => {
-    nc = await natsConnection();
-    await gate.open();
-  });
-
-  afterAll(async () => {
-    await service?.stop();
-    await gate.close();
-    await cleanUp(setup, es, nc);
-    await nc?.close();
-    await es.close();
-  });
-
   it("acks nothing while it is down, writes everything once it is back, duplicates nothing", async () => {
     const { spans } = workloadSpans({ requests: 200, rate: 250, seed: "outage" });
     const windows = cutWindows(spans, 150_000_000n, 150_000_000n, "outage");
@@ -73,9 +62,9 @@ describe("Elasticsearch unavailable for 30 s during a run", () => {
       }),
     );
     await waitForLog(service, '"consuming windows"');
-    const jsm = await nc.jetstreamManager();
+    const jsm = await file.nc.jetstreamManager();
 
-    await publishWindows(nc, setup, windows.slice(0, half));
+    await publishWindows(file.nc, setup, windows.slice(0, half));
     await waitFor(async () => {
       const info = await jsm.consumers.info(setup.stream, setup.consumer);
       return info.num_pending === 0 && info.num_ack_pending === 0;
@@ -84,7 +73,7 @@ describe("Elasticsearch unavailable for 30 s during a run", () => {
 
     await gate.close();
     const before = await jsm.consumers.info(setup.stream, setup.consumer);
-    await publishWindows(nc, setup, windows.slice(half));
+    await publishWindows(file.nc, setup, windows.slice(half));
     const retriedFrom = service.output.length;
     await waitForLog(service, '"Elasticsearch write retried"', 60_000, retriedFrom);
     // Down for 30 s: sample the consumer and the stream; no window may be acknowledged

@@ -5,8 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { SpanSchema } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
-import type { NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   cutWindows,
   type WorkloadSpans,
@@ -15,24 +14,20 @@ import {
 import { grpcurlPath } from "../support/infrastructure.js";
 import type { RunningService } from "../support/service-process.js";
 import {
-  cleanUp,
+  assemblerTestFile,
   documentCount,
-  elasticClient,
   expectedTraces,
-  natsConnection,
   publishWindows,
   startAssembler,
-  testSetup,
   waitFor,
   waitForLog,
   writeConfig,
 } from "./support/harness.js";
 
 const run = promisify(execFile);
-const es = elasticClient();
-const setup = testSetup("grpc");
+const file = assemblerTestFile("grpc", { stop: () => service?.stop() });
+const { es, setup } = file;
 const TOKEN = "viewer-token-for-the-grpc-test";
-let nc: NatsConnection;
 let service: RunningService;
 let workload: WorkloadSpans;
 let expectedCount: number;
@@ -91,7 +86,6 @@ function structure(traces: TraceJson[]) {
 
 describe("the gRPC API through grpcurl", () => {
   beforeAll(async () => {
-    nc = await natsConnection();
     workload = workloadSpans({ requests: 120, rate: 200, seed: "grpc" });
     // One window over all spans: DeepTrace learns its statistics from the batch it is given,
     // so only the same batch must give the same links as the CLI run over the whole file.
@@ -103,18 +97,11 @@ describe("the gRPC API through grpcurl", () => {
     });
     service = await startAssembler(config, { DT_GRPC_TEST_TOKEN: TOKEN });
     await waitForLog(service, '"consuming windows"');
-    await publishWindows(nc, setup, windows);
+    await publishWindows(file.nc, setup, windows);
     await waitFor(
       async () => (await documentCount(es, `${setup.prefix}-traces`)) === expectedCount,
       "every trace written",
     );
-  });
-
-  afterAll(async () => {
-    await service?.stop();
-    await cleanUp(setup, es, nc);
-    await nc?.close();
-    await es.close();
   });
 
   it("SearchTraces pages through every trace, and the result matches the engine CLI on the same spans", async () => {

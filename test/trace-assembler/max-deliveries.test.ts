@@ -1,7 +1,7 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { SpanWindowSchema } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
-import type { JsMsg, NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JsMsg } from "nats";
+import { describe, expect, it } from "vitest";
 import {
   cutWindows,
   workloadSpans,
@@ -9,21 +9,19 @@ import {
 import type { RunningService } from "../support/service-process.js";
 import {
   allDocuments,
-  cleanUp,
-  elasticClient,
+  assemblerTestFile,
   expectedTraces,
-  natsConnection,
   publishWindows,
   startAssembler,
-  testSetup,
   waitFor,
   waitForLog,
   writeConfig,
 } from "./support/harness.js";
 
-const es = elasticClient();
-const setup = testSetup("maxdeliver");
-let nc: NatsConnection;
+const file = assemblerTestFile("maxdeliver", {
+  stop: () => Promise.all(services.map((s) => s.stop())),
+});
+const { es, setup } = file;
 const services: RunningService[] = [];
 
 /**
@@ -32,17 +30,6 @@ const services: RunningService[] = [];
  * The test plays the crashing instances with its own pulls of the shared consumer.
  */
 describe("a window whose last delivery is never settled", () => {
-  beforeAll(async () => {
-    nc = await natsConnection();
-  });
-
-  afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    await cleanUp(setup, es, nc);
-    await nc?.close();
-    await es.close();
-  });
-
   it("is dead-lettered from the max-deliveries advisory and deleted from the stream; the consumer keeps going", async () => {
     const { spans } = workloadSpans({ requests: 60, rate: 200, seed: "maxdeliver" });
     const [stuck, next] = cutWindows(spans, 150_000_000n, 100_000_000n, "maxdeliver");
@@ -55,7 +42,7 @@ describe("a window whose last delivery is never settled", () => {
     await waitForLog(creator, '"consuming windows"');
     await creator.stop();
 
-    const js = nc.jetstream();
+    const js = file.nc.jetstream();
     const data = toBinary(SpanWindowSchema, stuck);
     const published = await js.publish(setup.subject, data, { msgID: `${stuck.windowId}:0` });
     const consumer = await js.consumers.get(setup.stream, setup.consumer);
@@ -77,7 +64,7 @@ describe("a window whose last delivery is never settled", () => {
       clearInterval(holding);
     }
 
-    const jsm = await nc.jetstreamManager();
+    const jsm = await file.nc.jetstreamManager();
     const letter = await waitFor(
       () => jsm.streams.getMessage(setup.stream, { last_by_subj: setup.deadLetterSubject }),
       "a message on the dead-letter subject",
@@ -104,7 +91,7 @@ describe("a window whose last delivery is never settled", () => {
     });
 
     // Deleted from the stream, and the next window is processed as usual.
-    await publishWindows(nc, setup, [next]);
+    await publishWindows(file.nc, setup, [next]);
     await waitFor(async () => {
       const info = await jsm.consumers.info(setup.stream, setup.consumer);
       return info.num_pending === 0 && info.num_ack_pending === 0;

@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type SpanWindow, SpanWindowSchema } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
-import type { NatsConnection } from "nats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   cutWindows,
   workloadSpans,
@@ -9,21 +8,17 @@ import {
 import type { RunningService } from "../support/service-process.js";
 import {
   allDocuments,
-  cleanUp,
-  elasticClient,
+  assemblerTestFile,
   expectedTraces,
-  natsConnection,
   publishWindows,
   startAssembler,
-  testSetup,
   waitFor,
   waitForLog,
   writeConfig,
 } from "./support/harness.js";
 
-const es = elasticClient();
-const setup = testSetup("revisions");
-let nc: NatsConnection;
+const file = assemblerTestFile("revisions", { stop: () => service?.stop() });
+const { es, setup } = file;
 let service: RunningService | undefined;
 
 /** The same window with another revision and only the spans starting before `cutNs`. */
@@ -58,17 +53,6 @@ async function stored() {
 }
 
 describe("revisions of one window delivered out of order", () => {
-  beforeAll(async () => {
-    nc = await natsConnection();
-  });
-
-  afterAll(async () => {
-    await service?.stop();
-    await cleanUp(setup, es, nc);
-    await nc?.close();
-    await es.close();
-  });
-
   it("never let an older revision overwrite a newer one; a newer one removes what it no longer produces", async () => {
     const { spans } = workloadSpans({ requests: 120, rate: 200, seed: "revisions" });
     const [full] = cutWindows(spans, 400_000_000n, 100_000_000n, "rev");
@@ -86,7 +70,7 @@ describe("revisions of one window delivered out of order", () => {
 
     service = await startAssembler(writeConfig(setup, { assembler: ["concurrency = 1"] }));
     await waitForLog(service, '"consuming windows"');
-    const jsm = await nc.jetstreamManager();
+    const jsm = await file.nc.jetstreamManager();
     const settled = async (acked: number) =>
       waitFor(async () => {
         const info = await jsm.consumers.info(setup.stream, setup.consumer);
@@ -97,14 +81,14 @@ describe("revisions of one window delivered out of order", () => {
         );
       }, `${acked} window message(s) acknowledged`);
 
-    await publishWindows(nc, setup, [rev1]);
+    await publishWindows(file.nc, setup, [rev1]);
     await settled(1);
     const afterRev1 = await stored();
     expect(afterRev1.traceIds).toEqual([...expected1.keys()].sort());
     expect(afterRev1.spanCount).toBe(spanCount(expected1));
 
     // The older revision arrives late: acknowledged, nothing written.
-    await publishWindows(nc, setup, [rev0]);
+    await publishWindows(file.nc, setup, [rev0]);
     await settled(2);
     expect(
       service.output.some(
@@ -121,7 +105,7 @@ describe("revisions of one window delivered out of order", () => {
     });
 
     // A newer revision replaces it, and what it no longer produces is gone.
-    await publishWindows(nc, setup, [rev2]);
+    await publishWindows(file.nc, setup, [rev2]);
     await settled(3);
     const afterRev2 = await stored();
     expect(afterRev2.traceIds).toEqual([...expected2.keys()].sort());

@@ -7,6 +7,7 @@ import { type SpanWindow, SpanWindowSchema } from "@deeptrace/shared/gen/deeptra
 import type { Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { Client } from "@elastic/elasticsearch";
 import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll } from "vitest";
 import { assemble } from "../../../services/trace-assembler/src/engine/assemble.js";
 import { esUrl, natsUrl } from "../../support/infrastructure.js";
 import { type RunningService, startService } from "../../support/service-process.js";
@@ -196,4 +197,34 @@ export async function cleanUp(setup: TestSetup, es: Client, nc?: NatsConnection)
     const jsm = await nc.jetstreamManager();
     await jsm.streams.delete(setup.stream).catch(() => false);
   }
+}
+
+/** What one test file works with: its own names, an Elasticsearch client and NATS. */
+export interface AssemblerTestFile {
+  readonly es: Client;
+  readonly setup: TestSetup;
+  /** Connected before the file's tests run. */
+  nc: NatsConnection;
+}
+
+/**
+ * Registers the file's hooks: connect NATS (then `start`) before its tests; after them
+ * `stop` (the file's assembler processes), remove what it created and close connections.
+ */
+export function assemblerTestFile(
+  name: string,
+  hooks: { start?: () => unknown; stop?: () => unknown } = {},
+): AssemblerTestFile {
+  const file = { es: elasticClient(), setup: testSetup(name) } as AssemblerTestFile;
+  beforeAll(async () => {
+    file.nc = await natsConnection();
+    await hooks.start?.();
+  });
+  afterAll(async () => {
+    await hooks.stop?.();
+    await cleanUp(file.setup, file.es, file.nc);
+    await file.nc?.close();
+    await file.es.close();
+  });
+  return file;
 }
