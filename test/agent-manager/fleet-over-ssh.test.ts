@@ -461,8 +461,10 @@ describe("agent-manager over real SSH hosts", () => {
       );
       expect(agent.appliedConfigHash).toBe(agent.desiredConfigHash);
       expect(agent.spanIndex).toBe(`spans_${name}`);
-      // Hosts are namespaces of this machine: their monotonic clock is ours.
-      const local = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+      // Hosts are namespaces of this machine: their monotonic clock is ours, shifted by
+      // the host's time namespace.
+      const shift = BigInt(hosts[names.indexOf(name)]?.clockShiftNs ?? "unknown host");
+      const local = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint() - shift;
       const diffMs = Number(agent.clockOffsetNs - local) / 1e6;
       expect(Math.abs(diffMs)).toBeLessThan(50);
       await eventually(

@@ -18,6 +18,13 @@ import { fingerprintOf, shellQuote, sshConnect, sshExec } from "../support/ssh.j
 
 const { mode, hosts } = sshHosts();
 
+/** CLOCK_BOOTTIME minus CLOCK_MONOTONIC here (time spent suspended; 0 on servers). */
+function bootMinusMonotonicNs(): bigint {
+  const mono = process.hrtime.bigint();
+  const boot = BigInt(Math.round(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e9));
+  return boot - mono;
+}
+
 describe("SSH test hosts", () => {
   it("are at least three, each with its own address and host key", () => {
     expect(hosts.length).toBeGreaterThanOrEqual(3);
@@ -92,6 +99,19 @@ describe("SSH test hosts", () => {
 
       const withPassword = await sshExec(viaKey, "sudo -S -p '' id -u", `${sshPassword(host)}\n`);
       expect(withPassword).toMatchObject({ code: 0, stdout: "0\n" });
+    });
+
+    it("has its own monotonic clock, ahead of this machine's by its recorded shift", async () => {
+      const before = process.hrtime.bigint();
+      const result = await sshExec(viaKey, "cat /proc/uptime");
+      const after = process.hrtime.bigint();
+      expect(result.code).toBe(0);
+      // /proc/uptime is CLOCK_BOOTTIME, shifted like CLOCK_MONOTONIC in the host's namespace.
+      const remoteNs = BigInt(Math.round(Number(result.stdout.split(" ")[0]) * 1e9));
+      const shift = BigInt(host.clockShiftNs);
+      const localBoot = (ns: bigint) => ns + bootMinusMonotonicNs();
+      expect(remoteNs - shift).toBeGreaterThanOrEqual(localBoot(before) - 20_000_000n);
+      expect(remoteNs - shift).toBeLessThanOrEqual(localBoot(after) + 20_000_000n);
     });
 
     it("reaches Elasticsearch and NATS at the gateway address", async () => {

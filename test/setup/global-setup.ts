@@ -138,6 +138,7 @@ function parseSshHosts(text: string, file: string): SshHosts {
     "user",
     "privateKeyPath",
     "passwordFile",
+    "clockShiftNs",
   ];
   for (const [i, host] of (doc.hosts ?? []).entries()) {
     const missing = fields.filter((field) => host[field] === undefined || host[field] === "");

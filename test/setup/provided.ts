@@ -23,6 +23,11 @@ export interface SshHost {
   netns: string | null;
   /** The bridge side of the host's veth pair, to cut the host off (null in loopback mode). */
   link: string | null;
+  /**
+   * How far the host's monotonic clock is ahead of this machine's, in ns (decimal string):
+   * hosts run in time namespaces so their clock offsets differ like real hosts' do.
+   */
+  clockShiftNs: string;
 }
 
 export interface SshHosts {
