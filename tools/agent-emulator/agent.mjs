@@ -36,9 +36,16 @@ const dataset = (s) => {
 };
 
 const monotonicNs = () => process.hrtime.bigint();
+/** This host's wall clock minus its monotonic clock, read once (as the manager's probe does). */
+const clockOffsetNs = (() => {
+  const a = monotonicNs();
+  const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+  const b = monotonicNs();
+  return wall - (a + b) / 2n;
+})();
 const sender = new BulkSender((message) => log(message));
 const startedAt = new Date().toISOString();
-let docs = dataset(settings);
+let entries = dataset(settings);
 let cursor = 0;
 let loops = 0;
 let loopStart = monotonicNs();
@@ -48,22 +55,43 @@ let flushing = Promise.resolve();
 
 /** Re-anchors the replay so the span at `cursor` is due now (after a speed change or a new loop). */
 const anchor = () => {
-  const offset = docs[cursor] ? docs[cursor].metric.start_time - docs[0].metric.start_time : 0;
+  const first = entries[0].doc.metric.start_time;
+  const offset = entries[cursor] ? entries[cursor].doc.metric.start_time - first : 0;
   loopStart = monotonicNs() - BigInt(Math.round(offset / settings.speed));
 };
 
+/**
+ * When a span starts on this host's monotonic clock. Relative replay keeps the dataset's
+ * pace from the anchor; wall-clock replay puts every span at its dataset wall time (its
+ * source host's monotonic time plus that host's offset) plus `wall_shift_ns`, so emulators
+ * on several hosts replay one generated workload in step, each on its own clock.
+ */
+const liveStartOf = (doc) =>
+  settings.wallShiftNs !== null
+    ? BigInt(doc.metric.start_time) +
+      settings.sourceClockOffsetNs +
+      settings.wallShiftNs -
+      clockOffsetNs
+    : loopStart +
+      BigInt(
+        Math.round((doc.metric.start_time - entries[0].doc.metric.start_time) / settings.speed),
+      );
+
 const tick = () => {
   const now = monotonicNs();
-  const base = docs[0].metric.start_time;
-  while (cursor < docs.length) {
-    const doc = docs[cursor];
-    const liveStart =
-      loopStart + BigInt(Math.round((doc.metric.start_time - base) / settings.speed));
+  while (cursor < entries.length) {
+    const { id, doc } = entries[cursor];
+    const liveStart = liveStartOf(doc);
     const liveEnd = liveStart + BigInt(doc.metric.duration);
     if (liveEnd > now) break;
     buffer.push({
       index: settings.index,
-      id: `${settings.name}-${loops}-${cursor}-${liveStart}`,
+      id:
+        id === null
+          ? `${settings.name}-${loops}-${cursor}-${liveStart}`
+          : loops === 0
+            ? id
+            : `${id}-${loops}`,
       doc: {
         ...doc,
         metric: { ...doc.metric, start_time: Number(liveStart), end_time: Number(liveEnd) },
@@ -71,7 +99,7 @@ const tick = () => {
     });
     cursor++;
   }
-  if (cursor >= docs.length && settings.loop) {
+  if (cursor >= entries.length && settings.loop) {
     cursor = 0;
     loops++;
     anchor();
@@ -128,7 +156,7 @@ const server = createServer((req, res) => {
             "api.address and api.port cannot change while running; restart the agent",
           );
         }
-        docs = dataset(next);
+        entries = dataset(next);
       } catch (error) {
         return reply(res, 400, { ok: false, error: error.message });
       }
@@ -136,7 +164,7 @@ const server = createServer((req, res) => {
       // Spans captured so far belong to the old index; flush them there before switching.
       if (buffer.length > 0) flush();
       settings = next;
-      if (cursor >= docs.length) cursor = 0;
+      if (cursor >= entries.length) cursor = 0;
       if (next.speed !== previous.speed || next.dataset !== previous.dataset) anchor();
       log("config updated", { index: next.index, speed: next.speed, config_hash: next.hash });
       return reply(res, 200, { ok: true, ...status() });

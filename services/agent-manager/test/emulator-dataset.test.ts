@@ -52,15 +52,22 @@ describe("the emulator's dataset", () => {
     expect([doc.tag.ebpf_tag.src_ip, doc.tag.ebpf_tag.src_port]).toEqual(["192.168.0.4", 40000]);
   });
 
-  it("reads the generator's ndjson, optionally one source index, sorted by start time", () => {
+  it("reads the generator's ndjson with its ids, optionally one source index, sorted by start time", () => {
     const dir = mkdtempSync(join(tmpdir(), "emu-data-"));
     const file = join(dir, "spans.ndjson");
     const line = (index: string, start: number) =>
       JSON.stringify({ index, id: `${index}-${start}`, doc: { metric: { start_time: start } } });
     writeFileSync(file, `${line("spans_a", 30)}\n${line("spans_b", 10)}\n${line("spans_a", 20)}\n`);
     expect(
-      loadDataset(file).map((d: { metric: { start_time: number } }) => d.metric.start_time),
-    ).toEqual([10, 20, 30]);
+      loadDataset(file).map((e: { id: string; doc: { metric: { start_time: number } } }) => [
+        e.id,
+        e.doc.metric.start_time,
+      ]),
+    ).toEqual([
+      ["spans_b-10", 10],
+      ["spans_a-20", 20],
+      ["spans_a-30", 30],
+    ]);
     expect(loadDataset(file, "spans_a")).toHaveLength(2);
     expect(() => loadDataset(file, "spans_c")).toThrow(/no spans to replay/);
   });

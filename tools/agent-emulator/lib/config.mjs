@@ -22,6 +22,20 @@ export function configHash(config) {
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
+/**
+ * An optional nanosecond value of the [emulator] table as a bigint: a decimal string (wall
+ * clock values do not fit a double) or a safe integer.
+ */
+function nanoseconds(emulator, key) {
+  const value = emulator[key];
+  if (value === undefined) return null;
+  if (typeof value === "string" && /^-?\d+$/.test(value)) return BigInt(value);
+  if (Number.isSafeInteger(value)) return BigInt(value);
+  throw new ConfigError(
+    `emulator.${key} must be an integer of nanoseconds (a decimal string when large)`,
+  );
+}
+
 /** The settings the emulator runs with, checked; throws ConfigError naming the key. */
 export function settingsFrom(config) {
   if (!isObject(config)) throw new ConfigError("config must be an object");
@@ -44,6 +58,20 @@ export function settingsFrom(config) {
     throw new ConfigError("emulator.speed must be a positive number");
   if (typeof emulator.dataset !== "string")
     throw new ConfigError("missing key emulator.dataset (path of the spans to replay)");
+  const loop = emulator.loop !== false;
+  const sourceClockOffsetNs = nanoseconds(emulator, "source_clock_offset_ns");
+  const wallShiftNs = nanoseconds(emulator, "wall_shift_ns");
+  if ((sourceClockOffsetNs === null) !== (wallShiftNs === null))
+    throw new ConfigError(
+      "emulator.source_clock_offset_ns and emulator.wall_shift_ns go together (wall-clock replay)",
+    );
+  if (wallShiftNs !== null && (loop || speed !== 1))
+    throw new ConfigError(
+      "wall-clock replay (emulator.wall_shift_ns) needs loop = false and speed = 1",
+    );
+  const retryForMs = emulator.retry_for_ms ?? 300_000;
+  if (!Number.isInteger(retryForMs) || retryForMs < 0)
+    throw new ConfigError("emulator.retry_for_ms must be a non-negative integer");
   return {
     name,
     elasticUrl: url.replace(/\/+$/, ""),
@@ -56,7 +84,10 @@ export function settingsFrom(config) {
     dataset: emulator.dataset,
     sourceIndex: typeof emulator.source_index === "string" ? emulator.source_index : undefined,
     speed,
-    loop: emulator.loop !== false,
+    loop,
+    sourceClockOffsetNs,
+    wallShiftNs,
+    retryForMs,
     flushIntervalMs: Number.isInteger(emulator.flush_interval_ms)
       ? emulator.flush_interval_ms
       : 500,

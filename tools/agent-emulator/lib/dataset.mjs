@@ -49,25 +49,26 @@ export function documentFromPair(pair) {
 }
 
 /**
- * The documents to replay, sorted by start time: the raw pairs dump (`{"spans": [{req, resp}]}`,
- * converted) or the workload generator's `spans.ndjson` (`{index, id, doc}` lines, optionally
- * only those of one source index).
+ * The entries to replay, `{id, doc}` sorted by start time: the raw pairs dump
+ * (`{"spans": [{req, resp}]}`, converted; no ids) or the workload generator's `spans.ndjson`
+ * (`{index, id, doc}` lines, optionally only those of one source index; their ids are kept
+ * so the generator's ground truth names the documents the emulator writes).
  */
 export function loadDataset(path, sourceIndex) {
   const text = readFileSync(path, "utf8");
-  let docs;
+  let entries;
   if (path.endsWith(".ndjson")) {
-    docs = text
+    entries = text
       .split("\n")
       .filter((line) => line.trim())
       .map((line) => JSON.parse(line))
       .filter((entry) => !sourceIndex || entry.index === sourceIndex)
-      .map((entry) => entry.doc);
+      .map((entry) => ({ id: entry.id ?? null, doc: entry.doc }));
   } else {
     const parsed = JSON.parse(text);
     if (!Array.isArray(parsed.spans)) throw new Error(`${path}: expected {"spans": [...]}`);
-    docs = parsed.spans.map(documentFromPair);
+    entries = parsed.spans.map((pair) => ({ id: null, doc: documentFromPair(pair) }));
   }
-  if (docs.length === 0) throw new Error(`${path}: no spans to replay`);
-  return docs.sort((a, b) => a.metric.start_time - b.metric.start_time);
+  if (entries.length === 0) throw new Error(`${path}: no spans to replay`);
+  return entries.sort((a, b) => a.doc.metric.start_time - b.doc.metric.start_time);
 }

@@ -1,6 +1,8 @@
 /**
- * Bulk writes into Elasticsearch: every item's status is read; 429 and 5xx items are
- * retried with back-off, other rejections are counted and logged (they can never succeed).
+ * Bulk writes into Elasticsearch: every item's status is read; 429 and 5xx items, and whole
+ * requests that fail or time out, are retried with back-off for up to `retryForMs` (an
+ * Elasticsearch restart loses nothing); other rejections are counted and logged (they can
+ * never succeed).
  */
 export class BulkSender {
   constructor(log) {
@@ -12,8 +14,13 @@ export class BulkSender {
 
   async send(settings, items) {
     let pending = items;
-    for (let attempt = 0; pending.length > 0 && attempt < 6; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    const deadline = Date.now() + settings.retryForMs;
+    for (
+      let attempt = 0;
+      pending.length > 0 && (attempt === 0 || Date.now() < deadline);
+      attempt++
+    ) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
       const body = `${pending.map((it) => `${JSON.stringify({ index: { _index: it.index, _id: it.id } })}\n${JSON.stringify(it.doc)}`).join("\n")}\n`;
       const headers = { "content-type": "application/x-ndjson" };
       if (settings.password) {
