@@ -17,8 +17,17 @@ ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VER
 ES_ZIP_SHA256="cb7f86fb6e68e85ef6f531ae5c68458ecfe42371150403b22b2ed21381581cbb"
 ES_USER="deeptrace-es"
 ES_HOME="$DT_CACHE/elasticsearch/dist/elasticsearch-$ES_VERSION"
-ES_NODE_DIR="$DT_CACHE/elasticsearch/node"
-ES_STATE="$DT_RUN/elasticsearch.env"
+# DEEPTRACE_ES_INSTANCE=<name> selects a further, independent node (its own data, state
+# file and lock): a test that stops and restarts Elasticsearch does it to its own node
+# while other tests keep using the shared one.
+ES_INSTANCE="${DEEPTRACE_ES_INSTANCE:-}"
+[[ "$ES_INSTANCE" =~ ^[a-z0-9-]*$ ]] || {
+  echo "DEEPTRACE_ES_INSTANCE must be lower-case letters, digits and '-', not '$ES_INSTANCE'" >&2
+  exit 1
+}
+ES_NAME="elasticsearch${ES_INSTANCE:+-$ES_INSTANCE}"
+ES_NODE_DIR="$DT_CACHE/elasticsearch/node${ES_INSTANCE:+-$ES_INSTANCE}"
+ES_STATE="$DT_RUN/$ES_NAME.env"
 
 NATS_DIR="$DT_CACHE/nats"
 NATS_STATE="$DT_RUN/nats.env"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Starts (or reuses) a single-node Elasticsearch on a free port of 127.0.0.1, also bound to
-# the SSH test hosts' bridge address when that bridge exists, and writes
-# $DEEPTRACE_CACHE/run/elasticsearch.env (ES_URL, ES_PID, ES_PORT, ES_HTTP_HOSTS).
+# Starts (or reuses) a single-node Elasticsearch on a free port of 127.0.0.1 (or on
+# DEEPTRACE_ES_PORT), also bound to the SSH test hosts' bridge address when that bridge
+# exists, and writes $DEEPTRACE_CACHE/run/elasticsearch.env (ES_URL, ES_PID, ES_PORT,
+# ES_HTTP_HOSTS). With DEEPTRACE_ES_INSTANCE=<name>: a separate node, elasticsearch-<name>.env.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-take_lock elasticsearch
+take_lock "$ES_NAME"
 conf_dir="$ES_NODE_DIR/config"
 want_hosts="127.0.0.1"
 if bridge_up; then
@@ -17,6 +18,7 @@ if [[ -f "$ES_STATE" ]]; then
   recorded="$(source "$ES_STATE" && echo "$ES_PID $ES_URL $ES_HTTP_HOSTS")"
   read -r pid url hosts <<<"$recorded"
   if pid_matches "$pid" "$ES_HOME" && [[ "$hosts" == "$want_hosts" ]] &&
+    [[ -z "${DEEPTRACE_ES_PORT:-}" || "$url" == *":$DEEPTRACE_ES_PORT" ]] &&
     curl -fsS --max-time 5 "$url/_cluster/health" >/dev/null 2>&1; then
     exit 0
   fi
@@ -41,11 +43,11 @@ fi
 
 mkdir -p "$ES_NODE_DIR"/{data,logs,tmp,run} "$conf_dir/jvm.options.d" "$DT_LOGS"
 cp "$ES_HOME/config/jvm.options" "$ES_HOME/config/log4j2.properties" "$conf_dir/"
-port="$(free_port)"
+port="${DEEPTRACE_ES_PORT:-$(free_port)}"
 cat >"$conf_dir/elasticsearch.yml" <<YML
 # Written by scripts/infra/start-elasticsearch.sh on every start.
 cluster.name: deeptrace-test
-node.name: deeptrace-es
+node.name: deeptrace-es${ES_INSTANCE:+-$ES_INSTANCE}
 path.data: $ES_NODE_DIR/data
 path.logs: $ES_NODE_DIR/logs
 # One node that elects itself; this also skips the production bootstrap checks that
@@ -72,7 +74,7 @@ while [[ "$dir" != / ]]; do
   dir="$(dirname "$dir")"
 done
 
-launch_log="$DT_LOGS/elasticsearch-launch.log"
+launch_log="$DT_LOGS/$ES_NAME-launch.log"
 server_log="$ES_NODE_DIR/logs/deeptrace-test.log"
 pid_file="$ES_NODE_DIR/run/elasticsearch.pid"
 rm -f "$pid_file"
