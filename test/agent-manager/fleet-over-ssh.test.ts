@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   copyFileSync,
@@ -35,6 +35,7 @@ import {
   sshPassword,
   urlForHosts,
 } from "../support/infrastructure.js";
+import { homeOf, userIds } from "../support/local-user.js";
 import { type RunningService, startService } from "../support/service-process.js";
 import { authToml, clients, TOKENS } from "./support/api-clients.js";
 import { publishEmulator } from "./support/emulator-repo.js";
@@ -59,16 +60,6 @@ let password: string;
 let sampler: ProcessSampler;
 /** Every API response of the test, as JSON, to check no secret is in one. */
 const responses: string[] = [];
-
-/** uid and gid of a local user (the test hosts share this machine's users). */
-function userIds(user: string): { uid: number; gid: number } {
-  const id = (flag: string) => Number(execFileSync("id", [flag, user], { encoding: "utf8" }));
-  return { uid: id("-u"), gid: id("-g") };
-}
-
-function homeOf(user: string): string {
-  return execFileSync("getent", ["passwd", user], { encoding: "utf8" }).split(":")[5] ?? "";
-}
 
 function host(i: number): SshHost {
   const h = hosts[i];
