@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -9,6 +10,15 @@ import { assemble } from "../../services/trace-assembler/src/engine/assemble.js"
 const run = promisify(execFile);
 const demo = fileURLToPath(new URL("../../tools/demo/dist/demo.js", import.meta.url));
 const dataset = fileURLToPath(new URL("../../../shared/data/rps100-spans.json", import.meta.url));
+const readme = fileURLToPath(new URL("../../README.md", import.meta.url));
+
+/** The shell lines of the README's gRPC API example block, in order. */
+function readmeGrpcurlLines(): string[] {
+  const text = readFileSync(readme, "utf8");
+  const section = text.slice(text.indexOf("## gRPC API"));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+  return block.split("\n").filter((line) => line.trim() !== "");
+}
 
 interface DemoResult {
   stdout: string;
@@ -78,5 +88,53 @@ describe("the main job (npm run demo)", () => {
     expect(result.spans).toBe(wholeFile.spans);
     expect(result.traces).toBe(wholeFile.traces);
     expect(result.accuracy).toBeGreaterThanOrEqual(0.98);
+  }, 480_000);
+
+  it("answers every grpcurl example in the README as written while it runs, then stops everything on Ctrl-C", async () => {
+    const lines = readmeGrpcurlLines();
+    const commands = lines.filter((l) => l.startsWith("grpcurl "));
+    expect(commands.length).toBeGreaterThanOrEqual(10);
+    const demoProcess = spawn(process.execPath, [demo], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    demoProcess.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    demoProcess.stderr.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = once(demoProcess, "exit");
+    try {
+      const deadline = Date.now() + 360_000;
+      while (!stdout.includes("Everything keeps running") && Date.now() < deadline) {
+        if (demoProcess.exitCode !== null) throw new Error(`the demo exited early:\n${stdout}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(stdout).toContain("Everything keeps running");
+      // Each line runs as written, after the lines before it (exports and assignments).
+      for (const [i, line] of lines.entries()) {
+        if (!line.startsWith("grpcurl ")) continue;
+        const script = [
+          "set -euo pipefail",
+          ...lines.slice(0, i).filter((l) => !l.startsWith("grpcurl ")),
+          line,
+        ];
+        const result = await run("bash", ["-c", script.join("\n")], { timeout: 60_000 }).catch(
+          (error: { stdout?: string; stderr?: string; message: string }) => {
+            throw new Error(`README line failed: ${line}\n${error.stderr || error.message}`);
+          },
+        );
+        expect(result.stdout.trim(), line).not.toBe("");
+        if (line.includes("/SearchTraces")) expect(result.stdout).toContain('"traceId"');
+        if (line.includes("/GetTrace")) expect(result.stdout).toContain('"spans"');
+        if (line.includes("Health/Check")) expect(result.stdout).toContain("SERVING");
+      }
+    } finally {
+      demoProcess.kill("SIGINT");
+    }
+    const [code] = (await exited) as [number | null];
+    expect(code, stdout).toBe(0);
+    expect(stdout).toContain("== stopping");
+    // Nothing of the demo is left listening.
+    await expect(run("bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/50051"])).rejects.toThrow();
   }, 480_000);
 });

@@ -11,7 +11,15 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +34,7 @@ import { createServiceClient } from "@deeptrace/shared/grpc/client";
 import { type RunningService, startService } from "@deeptrace/shared/service/service-process";
 import { deleteStream } from "./delete-stream.js";
 import { DEMO_STREAM, demoConfig } from "./demo-config.js";
+import { assertDemoPortsFree, DEMO_LISTEN, listenEnv } from "./demo-ports.js";
 import { demoEnvironment } from "./environment.js";
 import { printReport } from "./report.js";
 import { waitFor } from "./wait-for.js";
@@ -38,6 +47,11 @@ const { values } = parseArgs({ options: { exit: { type: "boolean" } } });
 const env = demoEnvironment();
 const host = env.hosts[0];
 if (!host) throw new Error("no SSH test host is set up: run scripts/infra/start-all.sh");
+
+await assertDemoPortsFree().catch((error: Error) => {
+  process.stderr.write(`demo: ${error.message}\n`);
+  process.exit(1);
+});
 
 const runId = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15).toLowerCase();
 // A fresh agent (and so a fresh spans_<agent> index) per run.
@@ -62,6 +76,10 @@ const tokenFile = (role: string, token: string) => {
 };
 const adminTokenFile = tokenFile("admin", tokens.admin);
 const viewerTokenFile = tokenFile("viewer", tokens.viewer);
+// The running demo's files under a fixed name too, for the README's grpcurl commands.
+const currentDir = join(env.cacheDir, "demo", "current");
+rmSync(currentDir, { force: true });
+symlinkSync(runId, currentDir);
 
 step(`publishing the agent emulator repository and the dataset for the SSH hosts (${hostFiles})`);
 const repository = join(hostFiles, "agent-emulator.git");
@@ -111,13 +129,24 @@ process.on("SIGTERM", () => void stopAll().then(() => process.exit(0)));
 
 try {
   step("starting agent-manager, two trace-assemblers and span-poller as separate processes");
-  const manager = await startService("agent-manager", { config: configPath });
+  const manager = await startService("agent-manager", {
+    config: configPath,
+    env: listenEnv("AGENT_MANAGER", DEMO_LISTEN.agentManager),
+  });
   services.push(manager);
-  for (let i = 0; i < 2; i++)
-    services.push(await startService("trace-assembler", { config: configPath }));
+  for (const listen of DEMO_LISTEN.assemblers)
+    services.push(
+      await startService("trace-assembler", {
+        config: configPath,
+        env: listenEnv("TRACE_ASSEMBLER", listen),
+      }),
+    );
   const poller = await startService("span-poller", {
     config: configPath,
-    env: { DEEPTRACE__SPAN_POLLER__AGENT_MANAGER_ADDRESS: manager.grpc },
+    env: {
+      ...listenEnv("SPAN_POLLER", DEMO_LISTEN.spanPoller),
+      DEEPTRACE__SPAN_POLLER__AGENT_MANAGER_ADDRESS: manager.grpc,
+    },
   });
   services.push(poller);
   await Promise.all(services.map((s) => s.ready()));
