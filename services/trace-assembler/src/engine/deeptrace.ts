@@ -13,8 +13,10 @@
  *              the endpoint pair
  *   duration   child/parent duration ratio density, per endpoint pair
  *   size       child/parent request size ratio density, per endpoint pair
- *   thread     same thread id (helps for thread-per-request servers, weighted by how
- *              often it agrees, so it fades where threads are pooled)
+ *   thread     same thread id: 1 on the same thread, else 1 minus the share of the
+ *              process's Ingress spans that run on a thread of their own
+ *              (thread-scope.ts): a thread-per-request server tells the parent by its
+ *              thread, a goroutine runtime or an event loop does not
  *   contained  the child also ends inside the parent
  * Endpoint pairs are (parent service, parent endpoint, child downstream), so replicas of
  * one service learn together.
@@ -33,6 +35,7 @@
 import type { Candidates } from "./candidates.js";
 import { LINK_INTRA, type Links } from "./links.js";
 import type { SpanModel } from "./model.js";
+import { requestScopedThreads } from "./thread-scope.js";
 
 export interface DeepTraceOptions {
   /** Re-estimation rounds after the initial selection. */
@@ -129,13 +132,15 @@ export function deepTraceLinks(
   const x = new Float32Array(C * F);
   const bins = new Uint8Array(C * DENSITIES.length);
   const affinity = endpointAffinity(model, cand, pairOf, nPairs);
+  const scoped = requestScopedThreads(model);
   for (let o = 0; o < C; o++) {
     const child = children[childOf[o] as number] as number;
     const g = parents[o] as number;
     const row = o * F;
     x[row + F_FIELDS] = Math.min(1, fields[o] as number);
     x[row + F_AFF] = affinity[pairOf[o] as number] as number;
-    x[row + F_THREAD] = thread[g] === thread[child] ? 1 : 0;
+    x[row + F_THREAD] =
+      thread[g] === thread[child] ? 1 : 1 - (scoped[model.process[child] as number] as number);
     x[row + F_CONT] = contained[o] as number;
     const b = o * DENSITIES.length;
     bins[b] = logBin((start[child] as number) - (start[g] as number), 1000, 3);
