@@ -4,6 +4,7 @@ import { createWorkload } from "@deeptrace/shared/workload/generator";
 import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/engine/assemble.js";
 import { parseGroundTruth } from "../../src/scoring/ground-truth.js";
+import { score } from "../../src/scoring/score.js";
 
 /**
  * Generated chain workloads with hundreds of requests in flight. The chain's frontend and
@@ -67,5 +68,15 @@ describe("intra links at high concurrency", () => {
     );
     expect(total).toBeGreaterThan(1000);
     expect(right / total).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it("does at least as well as FIFO where payloads carry no transaction fields (50 in flight)", () => {
+    const { spans, truth } = chain(50, false);
+    const dt = score(assemble(spans, { algorithm: "deeptrace" }).traces, truth);
+    const fifo = score(assemble(spans, { algorithm: "fifo" }).traces, truth);
+    expect(dt.intra.precision).toBeGreaterThanOrEqual(fifo.intra.precision);
+    expect(dt.e2e.accuracy).toBeGreaterThanOrEqual(fifo.e2e.accuracy);
+    // The Java and Python services run each request on a worker thread of its own.
+    expect(dt.intra.precision).toBeGreaterThan(0.75);
   });
 });
