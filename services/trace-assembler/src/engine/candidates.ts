@@ -16,7 +16,8 @@
  *     the child, found through an inverted index from token to open parents, with the
  *     share of the child's transaction-field mass the parent has (`fields`, 0..1);
  *   - the open parent that last started on the child's thread;
- *   - the `recent` most recently started open parents.
+ *   - the `recent` most recently started open parents;
+ *   - the FIFO baseline's choice (fifo-pick.ts), flagged (`fifo`).
  * Closed parents leave the open list lazily and the index both lazily (a lookup unlinks
  * the closed parents of the token it reads) and by a rebuild whenever the index has
  * doubled since the last one: tokens no child ever looks up again (a request's unique id
@@ -26,6 +27,7 @@
  * in typed arrays (open addressing over token hashes, posting lists as linked entries), so
  * it allocates no object per token or per entry.
  */
+import { FifoPicker } from "./fifo-pick.js";
 import { EGRESS, groupBy, INGRESS, type SpanModel } from "./model.js";
 import type { SpanTokens } from "./payload-tokens.js";
 
@@ -39,6 +41,8 @@ export interface Candidates {
   contained: Uint8Array;
   /** Share of the child's transaction-field (rare token) mass found in the parent, 0..1. */
   fields: Float32Array;
+  /** 1 for the parent the FIFO baseline would choose. */
+  fifo: Uint8Array;
 }
 
 /** A token shared by more open parents than this says nothing about any one of them. */
@@ -195,6 +199,8 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
   const parents = new Column(new Int32Array(guess));
   const contained = new Column(new Uint8Array(guess));
   const fields = new Column(new Float32Array(guess));
+  const fifo = new Column(new Uint8Array(guess));
+  const picker = new FifoPicker(end, model.counts.downstream);
   offsets.push(0);
   // Per-child scratch: which parents were proposed (stamp) and at which slot.
   const stamp = new Int32Array(model.n).fill(-1);
@@ -210,10 +216,12 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
     let compactAt = 64;
     index.clear();
     onThread.clear();
+    picker.reset();
     for (let m = from; m < to; m++) {
       const i = byProcess.members[m] as number;
       if (direction[i] === INGRESS) {
         active.push(i);
+        picker.addParent(i);
         onThread.set(thread[i] as number, i);
         for (let t = tokens.offsets[i] as number; t < (tokens.offsets[i + 1] as number); t++) {
           index.add(tokens.ids[t] as number, i, start[i] as number);
@@ -236,6 +244,7 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
         parents.push(g);
         contained.push((effectiveEnd[i] as number) <= (end[g] as number) ? 1 : 0);
         fields.push(0);
+        fifo.push(0);
         return slot;
       };
       // Transaction fields through the inverted index.
@@ -252,6 +261,9 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
       // The parent that last started on this thread.
       const same = onThread.get(thread[i] as number);
       if (same !== undefined && (end[same] as number) >= s) propose(same);
+      // FIFO's choice.
+      const fifoParent = picker.pick(s, effectiveEnd[i] as number, model.downstream[i] as number);
+      if (fifoParent >= 0) fifo.data[propose(fifoParent)] = 1;
       // The most recently started open parents.
       let taken = 0;
       for (let a = active.length - 1; a >= 0 && taken < recent; a--) {
@@ -261,7 +273,7 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
         taken++;
       }
       // Canonical order of a child's candidates: by parent index.
-      sortSlice(parents.data, contained.data, fields.data, first, parents.length);
+      sortSlice(parents.data, contained.data, fields.data, fifo.data, first, parents.length);
       children.push(i);
       offsets.push(parents.length);
     }
@@ -272,6 +284,7 @@ export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: num
     parents: parents.done(),
     contained: contained.done(),
     fields: fields.done(),
+    fifo: fifo.done(),
   };
 }
 
@@ -280,6 +293,7 @@ function sortSlice(
   parents: Int32Array,
   contained: Uint8Array,
   fields: Float32Array,
+  fifo: Uint8Array,
   from: number,
   to: number,
 ): void {
@@ -287,15 +301,18 @@ function sortSlice(
     const g = parents[a] as number;
     const c = contained[a] as number;
     const f = fields[a] as number;
+    const q = fifo[a] as number;
     let b = a - 1;
     while (b >= from && (parents[b] as number) > g) {
       parents[b + 1] = parents[b] as number;
       contained[b + 1] = contained[b] as number;
       fields[b + 1] = fields[b] as number;
+      fifo[b + 1] = fifo[b] as number;
       b--;
     }
     parents[b + 1] = g;
     contained[b + 1] = c;
     fields[b + 1] = f;
+    fifo[b + 1] = q;
   }
 }

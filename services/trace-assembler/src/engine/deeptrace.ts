@@ -9,19 +9,24 @@
  *   affinity   endpoint-pair affinity: cosine of the two endpoints' traffic over time
  *              buckets (a parent endpoint that calls a downstream rises and falls with it)
  *   t1, t2     delay from the parent's start to the child's start, and from the child's
- *              end to the parent's end, as densities under the learned distribution of
- *              the endpoint pair
- *   duration   child/parent duration ratio density, per endpoint pair
- *   size       child/parent request size ratio density, per endpoint pair
- *   thread     same thread id (helps for thread-per-request servers, weighted by how
- *              often it agrees, so it fades where threads are pooled)
+ *              end to the parent's end, as likelihood ratios: the learned distribution of
+ *              the endpoint pair over the distribution among all its candidates
+ *   duration   child/parent duration ratio, likewise per endpoint pair
+ *   size       child/parent request size ratio, likewise per endpoint pair
+ *   thread     same thread id: 1 on the same thread, else 1 minus the share of the
+ *              process's Ingress spans that run on a thread of their own
+ *              (thread-scope.ts): a thread-per-request server tells the parent by its
+ *              thread, a goroutine runtime or an event loop does not
  *   contained  the child also ends inside the parent
  * Endpoint pairs are (parent service, parent endpoint, child downstream), so replicas of
  * one service learn together.
  *
- * The score is a weighted sum of the features' logarithms. Round 0 weighs features by how much they separate the
- * candidates of a child and estimates distributions from all candidates (each child's
- * candidates sharing one unit of weight). Each later round re-estimates the
+ * The score is a weighted sum of the features' logarithms; the FIFO baseline's choice
+ * (fifo-pick.ts) gets a small head start, so candidates the features cannot tell apart
+ * are taken in FIFO's order. Round 0 weighs features by how much they separate the
+ * candidates of a child, with the distribution features neutral (nothing is learned yet;
+ * the background distributions come from all candidates, each child's candidates sharing
+ * one unit of weight). Each later round re-estimates the
  * distributions from the chosen links, re-weighs each feature by how much better than
  * chance it agrees with the chosen parents, learns per endpoint pair how many calls one
  * parent makes to the downstream, and selects again: children in descending order of
@@ -33,6 +38,7 @@
 import type { Candidates } from "./candidates.js";
 import { LINK_INTRA, type Links } from "./links.js";
 import type { SpanModel } from "./model.js";
+import { requestScopedThreads } from "./thread-scope.js";
 
 export interface DeepTraceOptions {
   /** Re-estimation rounds after the initial selection. */
@@ -129,13 +135,15 @@ export function deepTraceLinks(
   const x = new Float32Array(C * F);
   const bins = new Uint8Array(C * DENSITIES.length);
   const affinity = endpointAffinity(model, cand, pairOf, nPairs);
+  const scoped = requestScopedThreads(model);
   for (let o = 0; o < C; o++) {
     const child = children[childOf[o] as number] as number;
     const g = parents[o] as number;
     const row = o * F;
     x[row + F_FIELDS] = Math.min(1, fields[o] as number);
     x[row + F_AFF] = affinity[pairOf[o] as number] as number;
-    x[row + F_THREAD] = thread[g] === thread[child] ? 1 : 0;
+    x[row + F_THREAD] =
+      thread[g] === thread[child] ? 1 : 1 - (scoped[model.process[child] as number] as number);
     x[row + F_CONT] = contained[o] as number;
     const b = o * DENSITIES.length;
     bins[b] = logBin((start[child] as number) - (start[g] as number), 1000, 3);
@@ -149,20 +157,23 @@ export function deepTraceLinks(
   }
 
   const hist = new Float64Array(nPairs * DENSITIES.length * BINS);
+  const background = new Float64Array(hist.length);
   const chosen = new Int32Array(children.length).fill(-1); // candidate index per child
   const weights = new Float64Array(F);
   const capacity = new Int32Array(nPairs).fill(0x7fffffff);
   let overCapacity = 0;
 
-  // Round 0 distributions: all candidates, one unit of weight per child.
+  // Background distributions: all candidates, one unit of weight per child. Round 0 has
+  // nothing else to compare them with, so the density features are neutral there.
   for (let c = 0; c < children.length; c++) {
     const from = offsets[c] as number;
     const to = offsets[c + 1] as number;
     if (to === from) continue;
     const w = 1 / (to - from);
-    for (let o = from; o < to; o++) addToHistograms(hist, bins, pairOf, o, w);
+    for (let o = from; o < to; o++) addToHistograms(background, bins, pairOf, o, w);
   }
-  applyDensities(x, bins, pairOf, hist, C);
+  const backgroundDensity = densities(background);
+  for (let o = 0; o < C; o++) for (const d of DENSITIES) x[o * F + d] = 0.5;
   separationWeights(x, offsets, children.length, weights);
 
   for (let round = 0; round <= options.rounds; round++) {
@@ -172,7 +183,7 @@ export function deepTraceLinks(
         const o = chosen[c] as number;
         if (o >= 0) addToHistograms(hist, bins, pairOf, o, 1);
       }
-      applyDensities(x, bins, pairOf, hist, C);
+      applyDensities(x, bins, pairOf, densities(hist), backgroundDensity, C);
       agreementWeights(x, offsets, chosen, children.length, weights);
       learnCapacity(chosen, slots, nPairs, capacity, scratch.used);
     }
@@ -226,35 +237,51 @@ function addToHistograms(
   }
 }
 
-/** Density features: lightly smoothed histogram value over the histogram's maximum. */
-function applyDensities(
-  x: Float32Array,
-  bins: Uint8Array,
-  pairOf: Int32Array,
-  hist: Float64Array,
-  C: number,
-) {
+/** Lightly smoothed histograms, each normalised to sum 1. */
+function densities(hist: Float64Array): Float64Array {
   const nHist = hist.length / BINS;
   const smooth = new Float64Array(hist.length);
   for (let h = 0; h < nHist; h++) {
     const base = h * BINS;
-    let max = 0;
+    let sum = 0;
     for (let b = 0; b < BINS; b++) {
       const left = b > 0 ? (hist[base + b - 1] as number) : 0;
       const right = b < BINS - 1 ? (hist[base + b + 1] as number) : 0;
       const v = (hist[base + b] as number) + 0.25 * (left + right);
       smooth[base + b] = v;
-      if (v > max) max = v;
+      sum += v;
     }
-    if (max > 0)
-      for (let b = 0; b < BINS; b++) smooth[base + b] = (smooth[base + b] as number) / max;
+    if (sum > 0)
+      for (let b = 0; b < BINS; b++) smooth[base + b] = (smooth[base + b] as number) / sum;
   }
+  return smooth;
+}
+
+/** Floor of a density in the likelihood ratio: one unseen bin does not veto a candidate. */
+const DENSITY_FLOOR = 0.01;
+
+/**
+ * Density features: the likelihood ratio r of the candidate's bin under the chosen links'
+ * distribution and under all candidates' (the background), as r / (1 + r). A value the
+ * chosen parents show no more often than candidates in general (0.5) says nothing; so a
+ * candidate set that leans towards recent parents does not teach the engine that parents
+ * are recent.
+ */
+function applyDensities(
+  x: Float32Array,
+  bins: Uint8Array,
+  pairOf: Int32Array,
+  chosen: Float64Array,
+  background: Float64Array,
+  C: number,
+) {
   for (let o = 0; o < C; o++) {
     const base = (pairOf[o] as number) * DENSITIES.length * BINS;
     for (let d = 0; d < DENSITIES.length; d++) {
-      x[o * F + (DENSITIES[d] as number)] = smooth[
-        base + d * BINS + (bins[o * DENSITIES.length + d] as number)
-      ] as number;
+      const at = base + d * BINS + (bins[o * DENSITIES.length + d] as number);
+      const r =
+        ((chosen[at] as number) + DENSITY_FLOOR) / ((background[at] as number) + DENSITY_FLOOR);
+      x[o * F + (DENSITIES[d] as number)] = r / (1 + r);
     }
   }
 }
@@ -462,6 +489,13 @@ interface SelectScratch {
 }
 
 /**
+ * Head start of the FIFO baseline's choice on the 0..1 score scale (a likelihood about
+ * FIFO_PRIOR * LOG_RANGE e-fold higher): where the features do not tell candidates apart
+ * by more than this, the engine keeps FIFO's order rather than an arbitrary one.
+ */
+const FIFO_PRIOR = 0.02;
+
+/**
  * Greedy selection under the capacity constraint: children in descending order of their
  * best score, each taking its best candidate with room left. Returns children over capacity.
  */
@@ -476,7 +510,7 @@ function select(
   chosen: Int32Array,
   scratch: SelectScratch,
 ): number {
-  const { children, offsets, parents } = cand;
+  const { children, offsets, parents, fifo } = cand;
   const C = parents.length;
   const { score, keys, used } = scratch;
   for (let o = 0; o < C; o++) score[o] = scoreOf(x, weights, o);
@@ -502,7 +536,8 @@ function select(
     let fallback = -1;
     let fallbackScore = -1;
     for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
-      const s = score[o] as number;
+      // FIFO's choice has a head start; ties go to the earliest-started parent.
+      const s = (score[o] as number) + (fifo[o] as number) * FIFO_PRIOR;
       if (s > fallbackScore) {
         fallback = o;
         fallbackScore = s;

@@ -53,7 +53,8 @@ function workload(parents: number): { model: SpanModel; tokens: SpanTokens } {
     direction,
     thread,
     process: new Int32Array(n),
-    counts: { process: 1 },
+    downstream: new Int32Array(n),
+    counts: { process: 1, downstream: 1 },
   } as unknown as SpanModel;
   return {
     model,
@@ -98,11 +99,15 @@ describe("intra candidates through the token index", () => {
     for (let c = 0; c < cand.children.length; c += 37) {
       const child = cand.children[c] as number;
       const got = new Map<number, number>();
+      let fifo = 0;
       for (let o = cand.offsets[c] as number; o < (cand.offsets[c + 1] as number); o++) {
         if ((cand.fields[o] as number) > 0)
           got.set(cand.parents[o] as number, cand.fields[o] as number);
+        fifo += cand.fifo[o] as number;
       }
       expect(got).toEqual(expected(model, tokens, child, 64));
+      // Every child has a free containing parent, so FIFO's choice is among its candidates.
+      expect(fifo).toBe(1);
     }
   });
 });
