@@ -1,13 +1,13 @@
 import type { Config } from "@deeptrace/shared/config/schema";
 import { spanFromAgentDocument } from "@deeptrace/shared/spans/agent-document";
 import type { Client } from "@elastic/elasticsearch";
-import type { JetStreamClient } from "nats";
 import type { Logger } from "pino";
 import { Backoff, sleep } from "./backoff.js";
 import { alignDown, maxBig, msToNs, nowNs, toRawNs, toWallNs } from "./clock.js";
 import { type IndexHit, IndexReader, ReadCursor } from "./index-reader.js";
 import { Inventory, type InventoryAgent, type InventorySourceName } from "./inventory.js";
 import type { PollerMetrics } from "./metrics.js";
+import { type NatsLink, NatsLinkError } from "./nats-link.js";
 import { WindowPublisher } from "./publisher.js";
 import { RateMeter } from "./rate-meter.js";
 import { type BufferedDoc, bufferedSpan, byStartThenId, SpanBuffer } from "./span-buffer.js";
@@ -26,9 +26,8 @@ export interface PollerDependencies {
   config: Config;
   logger: Logger;
   es: Client;
-  js: JetStreamClient;
-  /** The NATS server's max_payload. */
-  maxPayload: number;
+  /** Opened by the loop (retried with back-off) before anything is read or published. */
+  nats: Pick<NatsLink, "open">;
   metrics: PollerMetrics;
 }
 
@@ -88,11 +87,12 @@ export class SpanPoller {
   private readonly marginNs: bigint;
   private readonly latenessNs: bigint;
   private readonly refreshMarginNs: bigint;
-  private readonly budgetBytes: number;
+  /** Largest message body: set when NATS is open (its max_payload is known then). */
+  private budgetBytes = 0;
   private readonly reader: IndexReader;
   private readonly store: StateStore;
   private readonly inventory: Inventory;
-  private readonly publisher: WindowPublisher;
+  private publisher: WindowPublisher | undefined;
   private readonly buffer = new SpanBuffer();
   private readonly agents = new Map<string, AgentRuntime>();
   private cursor: PollerCursor = { nextStartNs: undefined, pending: undefined, agents: {} };
@@ -119,19 +119,9 @@ export class SpanPoller {
     this.marginNs = msToNs(this.section.margin_ms);
     this.latenessNs = msToNs(this.section.allowed_lateness_ms);
     this.refreshMarginNs = msToNs(this.section.refresh_margin_ms);
-    this.budgetBytes =
-      Math.min(deps.maxPayload, this.section.max_message_bytes ?? deps.maxPayload) -
-      HEADER_ROOM_BYTES;
     this.reader = new IndexReader(deps.es, this.section.page_size);
     this.store = new StateStore(deps.es, `${config.elastic.index_prefix}-poller-state`);
     this.inventory = new Inventory(config);
-    this.publisher = new WindowPublisher(
-      deps.js,
-      config.nats.subject,
-      this.section.max_backoff_ms,
-      deps.metrics,
-      deps.logger,
-    );
   }
 
   start(): void {
@@ -200,7 +190,7 @@ export class SpanPoller {
       windowsPublished: this.totals.windows,
       lateSpans: this.totals.lateSpans,
       repairs: this.totals.repairs,
-      lastError: this.lastError ?? this.publisher.lastError ?? "",
+      lastError: this.lastError ?? this.publisher?.lastError ?? "",
       inventorySource: this.inventorySource,
       nextWindowStartNs: this.cursor.nextStartNs ?? 0n,
     };
@@ -254,7 +244,9 @@ export class SpanPoller {
       } catch (error) {
         if (this.stopping) break;
         this.lastError = (error as Error).message;
-        this.deps.metrics.elasticErrors.inc({ operation: "loop" });
+        if (!(error instanceof NatsLinkError)) {
+          this.deps.metrics.elasticErrors.inc({ operation: "loop" });
+        }
         const waitMs = backoff.fail();
         this.deps.logger.warn({ err: error, retryInMs: waitMs }, "poller step failed; retrying");
         await this.idle(waitMs);
@@ -288,6 +280,7 @@ export class SpanPoller {
   }
 
   private async initialize(): Promise<void> {
+    if (!this.publisher) await this.openNats();
     await this.store.ensureIndex();
     const saved = await this.store.loadCursor();
     if (saved) {
@@ -326,6 +319,24 @@ export class SpanPoller {
     // Only now: a pending window that failed to go out is retried by initializing again,
     // before any new window could take its place.
     this.initialized = true;
+  }
+
+  /** Connects to NATS and makes sure the windows stream exists; throws what failed. */
+  private async openNats(): Promise<void> {
+    const { js, maxPayload } = await this.deps.nats.open();
+    const limit = Math.min(maxPayload, this.section.max_message_bytes ?? maxPayload);
+    this.budgetBytes = limit - HEADER_ROOM_BYTES;
+    this.publisher = new WindowPublisher(
+      js,
+      this.deps.config.nats.subject,
+      this.section.max_backoff_ms,
+      this.deps.metrics,
+      this.deps.logger,
+    );
+    this.deps.logger.info(
+      { maxPayload, budgetBytes: this.budgetBytes, subject: this.deps.config.nats.subject },
+      "connected to NATS; windows stream ready",
+    );
   }
 
   private async refreshInventory(): Promise<void> {
@@ -640,7 +651,7 @@ export class SpanPoller {
       this.cursor.pending = record;
       await this.store.saveCursor(this.cursor);
     }
-    const ack = await this.publisher.publish(record.msgId, data, this.hardStop.signal);
+    const ack = await this.requirePublisher().publish(record.msgId, data, this.hardStop.signal);
     record.publishedAtNs = nowNs();
     this.cursor.pending = undefined;
     if (
@@ -803,6 +814,11 @@ export class SpanPoller {
         await sleep(waitMs, this.hardStop.signal);
       }
     }
+  }
+
+  private requirePublisher(): WindowPublisher {
+    if (!this.publisher) throw new Error("NATS is not open yet");
+    return this.publisher;
   }
 
   private async idle(ms: number): Promise<void> {
