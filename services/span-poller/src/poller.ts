@@ -1,4 +1,5 @@
 import type { Config } from "@deeptrace/shared/config/schema";
+import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { spanFromAgentDocument } from "@deeptrace/shared/spans/agent-document";
 import type { Client } from "@elastic/elasticsearch";
 import type { Logger } from "pino";
@@ -20,6 +21,7 @@ import {
   windowIdFor,
   windowOverheadBytes,
 } from "./window-message.js";
+import { InstantTooLargeError, splitWindow, type WindowBounds } from "./window-pieces.js";
 import { planWindow, type WindowPlan } from "./window-planner.js";
 
 export interface PollerDependencies {
@@ -70,6 +72,13 @@ export interface PollerStatus {
 
 type PublishKind = "new" | "repair" | "replay";
 
+/** How one window revision goes out: one message, or its pieces when it does not fit. */
+interface WindowMessages {
+  /** Empty when one message holds the whole window. */
+  pieces: WindowBounds[];
+  messages: { msgId: string; data: Uint8Array; spanCount: number; memberCount: number }[];
+}
+
 /** Room left under max_payload for the message headers (Nats-Msg-Id and protocol). */
 const HEADER_ROOM_BYTES = 1024;
 /** Ranges per count request of the late-span check. */
@@ -89,6 +98,10 @@ export class SpanPoller {
   private readonly refreshMarginNs: bigint;
   /** Largest message body: set when NATS is open (its max_payload is known then). */
   private budgetBytes = 0;
+  /** Largest span a message can carry (budget less the message overhead). */
+  private maxSpanBytes = 0;
+  /** Too-large spans already logged and counted (agent index and document id). */
+  private readonly reportedTooLarge = new Set<string>();
   private readonly reader: IndexReader;
   private readonly store: StateStore;
   private readonly inventory: Inventory;
@@ -310,12 +323,7 @@ export class SpanPoller {
       "poller state loaded",
     );
     const pending = this.cursor.pending;
-    if (pending) {
-      const kind: PublishKind = pending.revision === 0 ? "new" : "repair";
-      // What the first attempt may have published is what the window record must say.
-      const { spans } = await this.readWindowFromElastic(pending);
-      await this.publishRecord(pending, kind, spans, { documents: pending.documents });
-    }
+    if (pending) await this.republishPending(pending);
     // Only now: a pending window that failed to go out is retried by initializing again,
     // before any new window could take its place.
     this.initialized = true;
@@ -337,6 +345,36 @@ export class SpanPoller {
       { maxPayload, budgetBytes: this.budgetBytes, subject: this.deps.config.nats.subject },
       "connected to NATS; windows stream ready",
     );
+  }
+
+  /**
+   * A window that was being published when the poller stopped goes out again as the same
+   * messages (same pieces, same ids), so JetStream de-duplicates what the first attempt
+   * stored; the record keeps the first attempt's document counts, so late spans read now
+   * are repaired by the next check. When its spans no longer fit those messages, it goes out
+   * as the next revision, cut afresh: that revision replaces whatever the first attempt got
+   * out, so pieces of two different cuts never stand side by side in one revision.
+   */
+  private async republishPending(pending: WindowRecord): Promise<void> {
+    const kind: PublishKind = pending.revision === 0 ? "new" : "repair";
+    const { spans, documents } = await this.readWindowFromElastic(pending);
+    const same = this.encodePieces(pending, spans, pending.pieces);
+    if (same) {
+      await this.publishRecord(pending, kind, same, { documents: pending.documents });
+      return;
+    }
+    const next = this.recordFor(
+      pending.windowId,
+      pending.startNs,
+      pending.endNs,
+      pending.marginNs,
+      pending.revision + 1,
+    );
+    this.deps.logger.info(
+      { msgId: pending.msgId, next: next.msgId },
+      "pending window no longer fits its first cut; publishing it as the next revision",
+    );
+    await this.publishRecord(next, kind, this.messagesFor(next, spans), { documents });
   }
 
   private async refreshInventory(): Promise<void> {
@@ -376,6 +414,7 @@ export class SpanPoller {
       this.deps.metrics.lag.remove({ agent: name });
       this.deps.logger.info({ agent: name }, "agent removed");
     }
+    this.maxSpanBytes = this.budgetBytes - windowOverheadBytes(this.agentNames());
   }
 
   /** Where a newly seen agent starts reading: the left margin of the next window. */
@@ -457,7 +496,12 @@ export class SpanPoller {
         docId: hit.docId,
         clockOffsetNs: a.agent.clockOffsetNs,
       });
-      return { ...bufferedSpan(span, hit.docId), timeNs };
+      const doc = bufferedSpan(span, hit.docId);
+      if (doc.bytes > this.maxSpanBytes) {
+        this.reportTooLarge(a, hit.docId, span.spanId, doc.bytes);
+        return { timeNs, docId: hit.docId, span: undefined, bytes: 0 };
+      }
+      return { ...doc, timeNs };
     } catch (error) {
       this.deps.metrics.documentsRejected.inc({ agent: a.agent.name });
       this.deps.logger.debug(
@@ -466,6 +510,31 @@ export class SpanPoller {
       );
       return { timeNs, docId: hit.docId, span: undefined, bytes: 0 };
     }
+  }
+
+  /**
+   * A span no message can carry is left out of every window, like a rejected document: its
+   * document still counts (so it does not look late), it is logged once with what names it
+   * and counted. It stays in the agent index: raise the limit and Replay its time range.
+   */
+  private reportTooLarge(a: AgentRuntime, docId: string, spanId: string, bytes: number): void {
+    const key = `${a.agent.index}/${docId}`;
+    if (this.reportedTooLarge.has(key)) return;
+    if (this.reportedTooLarge.size >= 100_000) this.reportedTooLarge.clear();
+    this.reportedTooLarge.add(key);
+    this.deps.metrics.spansTooLarge.inc({ agent: a.agent.name });
+    this.deps.logger.error(
+      {
+        agent: a.agent.name,
+        index: a.agent.index,
+        docId,
+        spanId,
+        bytes,
+        limitBytes: this.maxSpanBytes,
+      },
+      "span too large for a window message: left out of every window; it stays in the " +
+        "agent index (raise max_payload / max_message_bytes and Replay its time range)",
+    );
   }
 
   /** Buffers a document unless every window still to come starts after its margin. */
@@ -511,10 +580,7 @@ export class SpanPoller {
         continue;
       }
       if (plan.kind === "too-large") {
-        throw new Error(
-          `the spans starting at ${plan.startNs} alone need ${plan.bytes} bytes, more than the ` +
-            `${this.budgetBytes} bytes a message may have; raise the NATS max_payload`,
-        );
+        throw new InstantTooLargeError(plan.startNs, plan.bytes, this.budgetBytes);
       }
       if (await this.mergeMissedDocuments(plan)) continue;
       await this.publishNewWindow(plan);
@@ -596,7 +662,8 @@ export class SpanPoller {
       documents[name] = this.buffer.documentsIn(name, from, to);
     const windowId = windowIdFor(plan.startNs, plan.endNs);
     const record = this.recordFor(windowId, plan.startNs, plan.endNs, plan.marginNs, 0);
-    await this.publishRecord(record, "new", this.buffer.spansIn(from, to), { documents });
+    const messages = this.messagesFor(record, this.buffer.spansIn(from, to));
+    await this.publishRecord(record, "new", messages, { documents });
   }
 
   private recordFor(
@@ -613,6 +680,7 @@ export class SpanPoller {
       marginNs,
       revision,
       msgId: messageIdFor(windowId, revision),
+      pieces: [],
       spanCount: 0,
       memberCount: 0,
       payloadBytes: 0,
@@ -622,36 +690,89 @@ export class SpanPoller {
   }
 
   /**
-   * Publishes one window message durably: recorded as pending first, then published until
-   * JetStream stores it, then recorded as published with the cursor moved past it.
+   * A window revision as one message, or cut into pieces that each fit when it does not
+   * (a repair or replay that late spans made larger). Every piece keeps the window id and
+   * revision, so the assembler treats the pieces together as that revision of the window.
+   */
+  private messagesFor(base: WindowRecord, spans: Span[]): WindowMessages {
+    const whole = this.encodePieces(base, spans, []);
+    if (whole) return whole;
+    const sizes = new SpanBuffer();
+    for (const span of spans) sizes.add("", bufferedSpan(span, span.spanId));
+    const overhead = windowOverheadBytes(this.agentNames());
+    const pieces = splitWindow(base, sizes, this.budgetBytes, overhead);
+    const cut = this.encodePieces(base, spans, pieces);
+    if (!cut) {
+      throw new Error(
+        `window ${base.windowId} cut into ${pieces.length} pieces still has a message over ` +
+          `${this.budgetBytes} bytes`,
+      );
+    }
+    return cut;
+  }
+
+  /** The messages of the given pieces ([] = whole window); undefined when one does not fit. */
+  private encodePieces(
+    base: WindowRecord,
+    spans: Span[],
+    pieces: WindowBounds[],
+  ): WindowMessages | undefined {
+    const messages = [];
+    for (const piece of pieces.length === 0 ? [undefined] : pieces) {
+      const b = piece ?? base;
+      const carried = piece
+        ? spans.filter(
+            (s) => s.startTimeNs >= b.startNs - b.marginNs && s.startTimeNs < b.endNs + b.marginNs,
+          )
+        : spans;
+      const data = encodeWindow({
+        windowId: base.windowId,
+        startNs: b.startNs,
+        endNs: b.endNs,
+        marginNs: b.marginNs,
+        revision: base.revision,
+        spans: carried,
+        agents: this.agentNames(),
+      });
+      if (data.length > this.budgetBytes) return undefined;
+      messages.push({
+        msgId: messageIdFor(base.windowId, base.revision, piece),
+        data,
+        spanCount: carried.length,
+        memberCount: memberCount(carried, b.startNs, b.endNs),
+      });
+    }
+    return { pieces, messages };
+  }
+
+  /**
+   * Publishes one window revision durably: recorded as pending first (with its pieces),
+   * then every message published until JetStream stores it, then recorded as published with
+   * the cursor moved past it.
    */
   private async publishRecord(
     base: WindowRecord,
     kind: PublishKind,
-    spans: BufferedDocSpans,
+    out: WindowMessages,
     counts: { documents: Record<string, number> },
   ): Promise<WindowRecord> {
-    const data = encodeWindow({
-      windowId: base.windowId,
-      startNs: base.startNs,
-      endNs: base.endNs,
-      marginNs: base.marginNs,
-      revision: base.revision,
-      spans,
-      agents: this.agentNames(),
-    });
     const record: WindowRecord = {
       ...base,
-      spanCount: spans.length,
-      memberCount: memberCount(spans, base.startNs, base.endNs),
-      payloadBytes: data.length,
+      pieces: out.pieces,
+      spanCount: out.messages.reduce((n, m) => n + m.spanCount, 0),
+      memberCount: out.messages.reduce((n, m) => n + m.memberCount, 0),
+      payloadBytes: Math.max(...out.messages.map((m) => m.data.length)),
       documents: counts.documents,
     };
     if (this.cursor.pending?.msgId !== record.msgId) {
       this.cursor.pending = record;
       await this.store.saveCursor(this.cursor);
     }
-    const ack = await this.requirePublisher().publish(record.msgId, data, this.hardStop.signal);
+    let duplicates = 0;
+    for (const m of out.messages) {
+      const ack = await this.requirePublisher().publish(m.msgId, m.data, this.hardStop.signal);
+      if (ack.duplicate) duplicates++;
+    }
     record.publishedAtNs = nowNs();
     this.cursor.pending = undefined;
     if (
@@ -666,17 +787,19 @@ export class SpanPoller {
     this.cursorDirty = false;
     const m = this.deps.metrics;
     m.windowsPublished.inc({ kind });
+    if (out.pieces.length > 0) m.windowsSplit.inc({ kind });
     if (kind === "new") m.spansPublished.inc(record.memberCount);
-    m.windowBytes.observe(data.length);
+    for (const message of out.messages) m.windowBytes.observe(message.data.length);
     this.totals.windows++;
     this.deps.logger.debug(
       {
         msgId: record.msgId,
         kind,
+        pieces: out.pieces.length,
         spans: record.spanCount,
         members: record.memberCount,
-        bytes: data.length,
-        duplicate: ack.duplicate,
+        bytes: record.payloadBytes,
+        duplicates,
       },
       "window published",
     );
@@ -733,7 +856,9 @@ export class SpanPoller {
   private async republish(w: WindowRecord, kind: "repair" | "replay"): Promise<WindowRecord> {
     const { spans, documents } = await this.readWindowFromElastic(w);
     const base = this.recordFor(w.windowId, w.startNs, w.endNs, w.marginNs, w.revision + 1);
-    const record = await this.publishRecord(base, kind, spans, { documents });
+    const record = await this.publishRecord(base, kind, this.messagesFor(base, spans), {
+      documents,
+    });
     if (kind === "repair") {
       const late = Math.max(0, record.memberCount - w.memberCount);
       this.deps.metrics.repairs.inc();
@@ -748,10 +873,10 @@ export class SpanPoller {
   /** Every agent's documents of a window's range, read fresh (also merged into the buffer). */
   private async readWindowFromElastic(
     w: WindowRecord,
-  ): Promise<{ spans: BufferedDocSpans; documents: Record<string, number> }> {
+  ): Promise<{ spans: Span[]; documents: Record<string, number> }> {
     const from = w.startNs - w.marginNs;
     const to = w.endNs + w.marginNs;
-    const spans: BufferedDocSpans = [];
+    const spans: Span[] = [];
     const documents: Record<string, number> = {};
     for (const a of this.agents.values()) {
       const offset = a.agent.clockOffsetNs;
@@ -833,5 +958,3 @@ export class SpanPoller {
     return run;
   }
 }
-
-type BufferedDocSpans = NonNullable<BufferedDoc["span"]>[];

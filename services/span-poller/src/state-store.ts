@@ -1,4 +1,5 @@
 import type { Client } from "@elastic/elasticsearch";
+import type { WindowBounds } from "./window-pieces.js";
 
 /** A published window, as recorded after JetStream stored it. */
 export interface WindowRecord {
@@ -9,8 +10,15 @@ export interface WindowRecord {
   revision: number;
   /** JetStream message id: the window id, `<id>.r<revision>` for re-publications. */
   msgId: string;
+  /**
+   * The pieces the revision went out as when it did not fit into one message (each its own
+   * message, `<msgId>.p<start>-<end>`); empty when one message held the whole window.
+   */
+  pieces: WindowBounds[];
+  /** Spans carried, over all pieces (context copies included). */
   spanCount: number;
   memberCount: number;
+  /** Size of the largest message. */
   payloadBytes: number;
   publishedAtNs: bigint;
   /**
@@ -40,6 +48,8 @@ interface WindowDoc {
   margin_ns: string;
   revision: number;
   msg_id: string;
+  /** Absent in records written before windows could be cut into pieces. */
+  pieces?: { start_ns: string; end_ns: string; margin_ns: string }[];
   span_count: number;
   member_count: number;
   payload_bytes: number;
@@ -191,6 +201,11 @@ function toDoc(r: WindowRecord): WindowDoc {
     margin_ns: r.marginNs.toString(),
     revision: r.revision,
     msg_id: r.msgId,
+    pieces: r.pieces.map((p) => ({
+      start_ns: p.startNs.toString(),
+      end_ns: p.endNs.toString(),
+      margin_ns: p.marginNs.toString(),
+    })),
     span_count: r.spanCount,
     member_count: r.memberCount,
     payload_bytes: r.payloadBytes,
@@ -207,6 +222,11 @@ function fromDoc(d: WindowDoc): WindowRecord {
     marginNs: BigInt(d.margin_ns),
     revision: d.revision,
     msgId: d.msg_id,
+    pieces: (d.pieces ?? []).map((p) => ({
+      startNs: BigInt(p.start_ns),
+      endNs: BigInt(p.end_ns),
+      marginNs: BigInt(p.margin_ns),
+    })),
     spanCount: d.span_count,
     memberCount: d.member_count,
     payloadBytes: d.payload_bytes,
