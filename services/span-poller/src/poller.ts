@@ -212,11 +212,17 @@ export class SpanPoller {
   /**
    * Re-publishes the recorded windows overlapping [startNs, endNs) with a new revision,
    * re-read from Elasticsearch. With agents, only windows holding documents of one of them.
-   * Messages always carry every agent's spans, so each stays self-contained.
+   * Messages always carry every agent's spans, so each stays self-contained. Returns how many
+   * windows went out and the ids of all their messages (pieces included).
    */
-  async replay(startNs: bigint, endNs: bigint, agents: string[]): Promise<string[]> {
+  async replay(
+    startNs: bigint,
+    endNs: bigint,
+    agents: string[],
+  ): Promise<{ windows: number; msgIds: string[] }> {
     return this.exclusive(async () => {
-      const ids: string[] = [];
+      let windows = 0;
+      const msgIds: string[] = [];
       for (let token: bigint | undefined; ; ) {
         const page = await this.store.windows({
           fromNs: startNs,
@@ -226,12 +232,14 @@ export class SpanPoller {
         });
         for (const w of page) {
           if (agents.length > 0 && !agents.some((name) => (w.documents[name] ?? 0) > 0)) continue;
-          ids.push((await this.republish(w, "replay")).msgId);
+          const record = await this.republish(w, "replay");
+          windows++;
+          msgIds.push(...messageIdsOf(record));
         }
         if (page.length < 500) break;
         token = page[page.length - 1]?.startNs;
       }
-      return ids;
+      return { windows, msgIds };
     });
   }
 
@@ -957,4 +965,10 @@ export class SpanPoller {
     this.lock = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The message ids a recorded window revision went out as. */
+function messageIdsOf(record: WindowRecord): string[] {
+  if (record.pieces.length === 0) return [record.msgId];
+  return record.pieces.map((p) => messageIdFor(record.windowId, record.revision, p));
 }
