@@ -15,9 +15,20 @@ import {
 const MS = 1_000_000n;
 const MAX_MESSAGE_BYTES = 40_000;
 
-/** Messages of a revision > 0 cut into pieces (message id `<window>.r<n>.p<start>-<end>`). */
-function pieces(received: Received[], revision: number): Received[] {
-  return received.filter((r) => r.window.revision === revision && /\.p\d+-\d+$/.test(r.msgId));
+/** Messages of a revision within [fromNs, toNs) that carry spans. */
+function withSpans(received: Received[], revision: number, fromNs: bigint, toNs: bigint) {
+  return received.filter(
+    (r) =>
+      r.window.revision === revision &&
+      r.window.spans.length > 0 &&
+      r.window.startNs >= fromNs &&
+      r.window.endNs <= toNs,
+  );
+}
+
+/** Empty messages of a revision: window ids retracted because their range was cut anew. */
+function retractions(received: Received[], revision: number): Received[] {
+  return received.filter((r) => r.window.revision === revision && r.window.spans.length === 0);
 }
 
 describe("span-poller messages stay under max_message_bytes", () => {
@@ -37,11 +48,9 @@ describe("span-poller messages stay under max_message_bytes", () => {
     }));
     await writer.write(docs, true);
     // One span larger than any message may be, among the others.
-    [tooLarge] = await writer.write(
-      [{ agent: 1, wallNs: base + 2_500n * MS, requestBytes: 60_000 }],
-      true,
-    );
-    writer.written.delete(tooLarge as string);
+    const big = { agent: 1, wallNs: base + 2_500n * MS, requestBytes: 60_000 };
+    tooLarge = (await writer.write([big], true))[0] as string;
+    writer.written.delete(tooLarge);
     poller = await startService("span-poller", {
       config: writeConfig(s, {
         window_ms: 1_000,
@@ -95,7 +104,13 @@ describe("span-poller messages stay under max_message_bytes", () => {
     const status = await pollerClient(poller.grpc).getStatus({});
     expect(status.lateSpans).toBe(300n);
     expect(status.lastError).toBe("");
-    expect(pieces(collector.received, 1).length).toBeGreaterThan(2);
+    // The repaired second went out as several windows of its own, and its own id (holding
+    // revision 0's traces) was retracted at the same revision.
+    const repaired = `w-${base + 1_000n * MS}-${base + 2_000n * MS}`;
+    const pieces = withSpans(collector.received, 1, base + 1_000n * MS, base + 2_000n * MS);
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.map((r) => r.window.windowId)).not.toContain(repaired);
+    expect(retractions(collector.received, 1).map((r) => r.msgId)).toEqual([`${repaired}.r1`]);
     expect(collector.received.every((r) => r.bytes <= MAX_MESSAGE_BYTES)).toBe(true);
     const metrics = await (await fetch(`http://${poller.http}/metrics`)).text();
     expect(metrics).toMatch(/^deeptrace_poller_windows_split_total\{kind="repair"[^}]*\} 1$/m);
@@ -108,17 +123,19 @@ describe("span-poller messages stay under max_message_bytes", () => {
       agents: [],
     });
     expect(replay.windowsPublished).toBe(1);
-    expect(replay.windowIds.length).toBeGreaterThan(2);
+    const range = [base + 1_000n * MS, base + 2_000n * MS] as const;
+    const pieces = withSpans(collector.received, 1, ...range);
+    // The same spans cut the same way: the same window ids at the next revision, nothing to retract.
+    expect(replay.windowIds).toEqual(pieces.map((r) => `${r.window.windowId}.r2`));
     await eventually("replayed pieces", () => {
       const received = new Set(collector.received.map((r) => r.msgId));
       const missing = replay.windowIds.filter((id) => !received.has(id));
       return missing.length > 0 ? missing : windowProblems(collector.received, writer.written);
     });
-    expect(
-      pieces(collector.received, 2)
-        .map((r) => r.msgId)
-        .sort(),
-    ).toEqual([...replay.windowIds].sort());
+    expect(withSpans(collector.received, 2, ...range).map((r) => r.msgId)).toEqual(
+      replay.windowIds,
+    );
+    expect(retractions(collector.received, 2)).toEqual([]);
     expect(collector.received.every((r) => r.bytes <= MAX_MESSAGE_BYTES)).toBe(true);
   });
 });

@@ -198,53 +198,36 @@ export function pollerClient(address: string) {
 
 /**
  * Everything wrong with the received windows, judged by the latest revision of each
- * window. A revision is one message, or pieces (messages with the window's id and revision
- * whose start and end are a part of the window's range; message id `<id>.p<start>-<end>`)
- * when it did not fit into one. Windows and pieces must not overlap, every written span must
- * be a member (start in [t0, t1)) of exactly one of them and nothing else may be, every span
- * a message carries must lie within its margins and every written span within them must be
- * there (context complete), and each message id names one message only.
+ * window id. A window that did not fit into one message went out as pieces, each a window
+ * with its own id; an empty message retracts a window id (its latest revision holds
+ * nothing). Windows must not overlap, every written span must be a member (start in
+ * [t0, t1)) of exactly one window and nothing else may be, every span a window carries
+ * must lie within its margins and every written span within them must be there (context
+ * complete), a window id names its range, and each message id names one message only.
  */
 export function windowProblems(received: Received[], written: Map<string, bigint>): string[] {
   const problems: string[] = [];
-  const byMsgId = new Map<string, SpanWindow>();
-  const latestRevision = new Map<string, number>();
+  const latest = new Map<string, SpanWindow>();
+  const msgIds = new Set<string>();
   for (const { msgId, window } of received) {
-    const bounds = /^w-(-?\d+)-(-?\d+)$/.exec(window.windowId);
-    if (!bounds) {
-      problems.push(`window id ${window.windowId} does not name its range`);
-      continue;
-    }
-    const whole =
-      BigInt(bounds[1] as string) === window.startNs &&
-      BigInt(bounds[2] as string) === window.endNs;
-    const base = window.revision === 0 ? window.windowId : `${window.windowId}.r${window.revision}`;
-    const expectedId = whole ? base : `${base}.p${window.startNs}-${window.endNs}`;
+    const expectedId =
+      window.revision === 0 ? window.windowId : `${window.windowId}.r${window.revision}`;
     if (msgId !== expectedId) problems.push(`message id ${msgId} for ${expectedId}`);
-    if (
-      window.startNs < BigInt(bounds[1] as string) ||
-      window.endNs > BigInt(bounds[2] as string)
-    ) {
-      problems.push(`${msgId} reaches outside its window ${window.windowId}`);
+    if (window.windowId !== `w-${window.startNs}-${window.endNs}`) {
+      problems.push(`window id ${window.windowId} for [${window.startNs}, ${window.endNs})`);
     }
-    if (byMsgId.has(msgId)) problems.push(`message id ${msgId} received twice`);
-    byMsgId.set(msgId, window);
-    latestRevision.set(
-      window.windowId,
-      Math.max(latestRevision.get(window.windowId) ?? 0, window.revision),
-    );
+    if (msgIds.has(msgId)) problems.push(`message id ${msgId} received twice`);
+    msgIds.add(msgId);
+    const current = latest.get(window.windowId);
+    if (!current || current.revision < window.revision) latest.set(window.windowId, window);
   }
-  const windows = [...byMsgId.values()]
-    .filter((w) => w.revision === latestRevision.get(w.windowId))
+  const windows = [...latest.values()]
+    .filter((w) => w.spans.length > 0)
     .sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
   for (let i = 1; i < windows.length; i++) {
     const prev = windows[i - 1] as SpanWindow;
     const cur = windows[i] as SpanWindow;
-    if (cur.startNs < prev.endNs) {
-      problems.push(
-        `${prev.windowId} [${prev.startNs}, ${prev.endNs}) overlaps ${cur.windowId} [${cur.startNs}, ${cur.endNs})`,
-      );
-    }
+    if (cur.startNs < prev.endNs) problems.push(`${prev.windowId} overlaps ${cur.windowId}`);
   }
   const memberOf = new Map<string, number>();
   for (const w of windows) {

@@ -21,7 +21,13 @@ import {
   windowIdFor,
   windowOverheadBytes,
 } from "./window-message.js";
-import { InstantTooLargeError, splitWindow, type WindowBounds } from "./window-pieces.js";
+import {
+  assemblerWindows,
+  InstantTooLargeError,
+  retiredWindows,
+  splitWindow,
+  type WindowBounds,
+} from "./window-pieces.js";
 import { planWindow, type WindowPlan } from "./window-planner.js";
 
 export interface PollerDependencies {
@@ -72,10 +78,14 @@ export interface PollerStatus {
 
 type PublishKind = "new" | "repair" | "replay";
 
-/** How one window revision goes out: one message, or its pieces when it does not fit. */
+/**
+ * How one window revision goes out: one message, or its pieces when it does not fit, then
+ * an empty message for every assembler window an earlier revision used and this one does not.
+ */
 interface WindowMessages {
   /** Empty when one message holds the whole window. */
   pieces: WindowBounds[];
+  retired: WindowBounds[];
   messages: { msgId: string; data: Uint8Array; spanCount: number; memberCount: number }[];
 }
 
@@ -360,13 +370,13 @@ export class SpanPoller {
    * messages (same pieces, same ids), so JetStream de-duplicates what the first attempt
    * stored; the record keeps the first attempt's document counts, so late spans read now
    * are repaired by the next check. When its spans no longer fit those messages, it goes out
-   * as the next revision, cut afresh: that revision replaces whatever the first attempt got
-   * out, so pieces of two different cuts never stand side by side in one revision.
+   * as the next revision, cut afresh, and retracts every assembler window the first attempt
+   * may have published that the new cut does not use.
    */
   private async republishPending(pending: WindowRecord): Promise<void> {
     const kind: PublishKind = pending.revision === 0 ? "new" : "repair";
     const { spans, documents } = await this.readWindowFromElastic(pending);
-    const same = this.encodePieces(pending, spans, pending.pieces);
+    const same = this.encodePieces(pending, spans, pending.pieces, pending.retired);
     if (same) {
       await this.publishRecord(pending, kind, same, { documents: pending.documents });
       return;
@@ -382,7 +392,8 @@ export class SpanPoller {
       { msgId: pending.msgId, next: next.msgId },
       "pending window no longer fits its first cut; publishing it as the next revision",
     );
-    await this.publishRecord(next, kind, this.messagesFor(next, spans), { documents });
+    const earlier = [...assemblerWindows(pending), ...pending.retired];
+    await this.publishRecord(next, kind, this.messagesFor(next, spans, earlier), { documents });
   }
 
   private async refreshInventory(): Promise<void> {
@@ -670,7 +681,7 @@ export class SpanPoller {
       documents[name] = this.buffer.documentsIn(name, from, to);
     const windowId = windowIdFor(plan.startNs, plan.endNs);
     const record = this.recordFor(windowId, plan.startNs, plan.endNs, plan.marginNs, 0);
-    const messages = this.messagesFor(record, this.buffer.spansIn(from, to));
+    const messages = this.messagesFor(record, this.buffer.spansIn(from, to), []);
     await this.publishRecord(record, "new", messages, { documents });
   }
 
@@ -689,6 +700,7 @@ export class SpanPoller {
       revision,
       msgId: messageIdFor(windowId, revision),
       pieces: [],
+      retired: [],
       spanCount: 0,
       memberCount: 0,
       payloadBytes: 0,
@@ -698,18 +710,21 @@ export class SpanPoller {
   }
 
   /**
-   * A window revision as one message, or cut into pieces that each fit when it does not
-   * (a repair or replay that late spans made larger). Every piece keeps the window id and
-   * revision, so the assembler treats the pieces together as that revision of the window.
+   * A window revision as one message, or, when it does not fit (a repair or replay that late
+   * spans made larger), cut into pieces that each fit. A piece is an assembler window of its
+   * own (id `w-<start>-<end>` of its range) at this revision. `earlier` are the assembler
+   * windows earlier revisions used (the window itself, or its earlier pieces): those this
+   * revision does not use again are retracted with an empty message at this revision, so the
+   * assembler drops what they produced (see the README: windows that outgrow a message).
    */
-  private messagesFor(base: WindowRecord, spans: Span[]): WindowMessages {
-    const whole = this.encodePieces(base, spans, []);
+  private messagesFor(base: WindowRecord, spans: Span[], earlier: WindowBounds[]): WindowMessages {
+    const whole = this.encodePieces(base, spans, [], retiredWindows(earlier, [base]));
     if (whole) return whole;
     const sizes = new SpanBuffer();
     for (const span of spans) sizes.add("", bufferedSpan(span, span.spanId));
     const overhead = windowOverheadBytes(this.agentNames());
     const pieces = splitWindow(base, sizes, this.budgetBytes, overhead);
-    const cut = this.encodePieces(base, spans, pieces);
+    const cut = this.encodePieces(base, spans, pieces, retiredWindows(earlier, pieces));
     if (!cut) {
       throw new Error(
         `window ${base.windowId} cut into ${pieces.length} pieces still has a message over ` +
@@ -719,38 +734,44 @@ export class SpanPoller {
     return cut;
   }
 
-  /** The messages of the given pieces ([] = whole window); undefined when one does not fit. */
+  /**
+   * The messages of a cut ([] = the whole window) and the retractions; undefined when a
+   * message does not fit.
+   */
   private encodePieces(
     base: WindowRecord,
     spans: Span[],
     pieces: WindowBounds[],
+    retired: WindowBounds[],
   ): WindowMessages | undefined {
     const messages = [];
-    for (const piece of pieces.length === 0 ? [undefined] : pieces) {
-      const b = piece ?? base;
-      const carried = piece
-        ? spans.filter(
-            (s) => s.startTimeNs >= b.startNs - b.marginNs && s.startTimeNs < b.endNs + b.marginNs,
-          )
-        : spans;
+    const retractions = retired.map((w) => ({ ...w, marginNs: 0n, spans: [] as Span[] }));
+    const windows = assemblerWindows({ ...base, pieces }).map((w) => ({
+      ...w,
+      spans: spans.filter(
+        (s) => s.startTimeNs >= w.startNs - w.marginNs && s.startTimeNs < w.endNs + w.marginNs,
+      ),
+    }));
+    for (const w of [...windows, ...retractions]) {
+      const windowId = windowIdFor(w.startNs, w.endNs);
       const data = encodeWindow({
-        windowId: base.windowId,
-        startNs: b.startNs,
-        endNs: b.endNs,
-        marginNs: b.marginNs,
+        windowId,
+        startNs: w.startNs,
+        endNs: w.endNs,
+        marginNs: w.marginNs,
         revision: base.revision,
-        spans: carried,
+        spans: w.spans,
         agents: this.agentNames(),
       });
       if (data.length > this.budgetBytes) return undefined;
       messages.push({
-        msgId: messageIdFor(base.windowId, base.revision, piece),
+        msgId: messageIdFor(windowId, base.revision),
         data,
-        spanCount: carried.length,
-        memberCount: memberCount(carried, b.startNs, b.endNs),
+        spanCount: w.spans.length,
+        memberCount: memberCount(w.spans, w.startNs, w.endNs),
       });
     }
-    return { pieces, messages };
+    return { pieces, retired, messages };
   }
 
   /**
@@ -767,6 +788,7 @@ export class SpanPoller {
     const record: WindowRecord = {
       ...base,
       pieces: out.pieces,
+      retired: out.retired,
       spanCount: out.messages.reduce((n, m) => n + m.spanCount, 0),
       memberCount: out.messages.reduce((n, m) => n + m.memberCount, 0),
       payloadBytes: Math.max(...out.messages.map((m) => m.data.length)),
@@ -804,6 +826,7 @@ export class SpanPoller {
         msgId: record.msgId,
         kind,
         pieces: out.pieces.length,
+        retired: out.retired.length,
         spans: record.spanCount,
         members: record.memberCount,
         bytes: record.payloadBytes,
@@ -864,9 +887,8 @@ export class SpanPoller {
   private async republish(w: WindowRecord, kind: "repair" | "replay"): Promise<WindowRecord> {
     const { spans, documents } = await this.readWindowFromElastic(w);
     const base = this.recordFor(w.windowId, w.startNs, w.endNs, w.marginNs, w.revision + 1);
-    const record = await this.publishRecord(base, kind, this.messagesFor(base, spans), {
-      documents,
-    });
+    const messages = this.messagesFor(base, spans, assemblerWindows(w));
+    const record = await this.publishRecord(base, kind, messages, { documents });
     if (kind === "repair") {
       const late = Math.max(0, record.memberCount - w.memberCount);
       this.deps.metrics.repairs.inc();
@@ -967,8 +989,9 @@ export class SpanPoller {
   }
 }
 
-/** The message ids a recorded window revision went out as. */
+/** The message ids a recorded window revision went out as (retractions included). */
 function messageIdsOf(record: WindowRecord): string[] {
-  if (record.pieces.length === 0) return [record.msgId];
-  return record.pieces.map((p) => messageIdFor(record.windowId, record.revision, p));
+  return [...assemblerWindows(record), ...record.retired].map((w) =>
+    messageIdFor(windowIdFor(w.startNs, w.endNs), record.revision),
+  );
 }

@@ -11,10 +11,15 @@ export interface WindowRecord {
   /** JetStream message id: the window id, `<id>.r<revision>` for re-publications. */
   msgId: string;
   /**
-   * The pieces the revision went out as when it did not fit into one message (each its own
-   * message, `<msgId>.p<start>-<end>`); empty when one message held the whole window.
+   * The pieces the revision went out as when it did not fit into one message, each an
+   * assembler window of its own (`w-<start>-<end>`); empty when one message held the window.
    */
   pieces: WindowBounds[];
+  /**
+   * Assembler windows of earlier revisions (the window itself or earlier pieces) this
+   * revision does not use: each went out as an empty message at this revision.
+   */
+  retired: WindowBounds[];
   /** Spans carried, over all pieces (context copies included). */
   spanCount: number;
   memberCount: number;
@@ -49,12 +54,19 @@ interface WindowDoc {
   revision: number;
   msg_id: string;
   /** Absent in records written before windows could be cut into pieces. */
-  pieces?: { start_ns: string; end_ns: string; margin_ns: string }[];
+  pieces?: BoundsDoc[];
+  retired?: BoundsDoc[];
   span_count: number;
   member_count: number;
   payload_bytes: number;
   published_at_ns: string;
   documents: Record<string, number>;
+}
+
+interface BoundsDoc {
+  start_ns: string;
+  end_ns: string;
+  margin_ns: string;
 }
 
 interface CursorDoc {
@@ -201,11 +213,8 @@ function toDoc(r: WindowRecord): WindowDoc {
     margin_ns: r.marginNs.toString(),
     revision: r.revision,
     msg_id: r.msgId,
-    pieces: r.pieces.map((p) => ({
-      start_ns: p.startNs.toString(),
-      end_ns: p.endNs.toString(),
-      margin_ns: p.marginNs.toString(),
-    })),
+    pieces: r.pieces.map(boundsDoc),
+    retired: r.retired.map(boundsDoc),
     span_count: r.spanCount,
     member_count: r.memberCount,
     payload_bytes: r.payloadBytes,
@@ -222,15 +231,24 @@ function fromDoc(d: WindowDoc): WindowRecord {
     marginNs: BigInt(d.margin_ns),
     revision: d.revision,
     msgId: d.msg_id,
-    pieces: (d.pieces ?? []).map((p) => ({
-      startNs: BigInt(p.start_ns),
-      endNs: BigInt(p.end_ns),
-      marginNs: BigInt(p.margin_ns),
-    })),
+    pieces: (d.pieces ?? []).map(fromBoundsDoc),
+    retired: (d.retired ?? []).map(fromBoundsDoc),
     spanCount: d.span_count,
     memberCount: d.member_count,
     payloadBytes: d.payload_bytes,
     publishedAtNs: BigInt(d.published_at_ns),
     documents: d.documents,
   };
+}
+
+function boundsDoc(b: WindowBounds): BoundsDoc {
+  return {
+    start_ns: b.startNs.toString(),
+    end_ns: b.endNs.toString(),
+    margin_ns: b.marginNs.toString(),
+  };
+}
+
+function fromBoundsDoc(d: BoundsDoc): WindowBounds {
+  return { startNs: BigInt(d.start_ns), endNs: BigInt(d.end_ns), marginNs: BigInt(d.margin_ns) };
 }

@@ -8,16 +8,10 @@ export function windowIdFor(startNs: bigint, endNs: bigint): string {
 
 /**
  * JetStream message id of a window revision. Revision 0 uses the window id; a repaired or
- * replayed window needs a new id, or JetStream would de-duplicate it away. A revision cut
- * into pieces (it did not fit into one message) adds each piece's range: `.p<start>-<end>`.
+ * replayed window needs a new id, or JetStream would de-duplicate it away.
  */
-export function messageIdFor(
-  windowId: string,
-  revision: number,
-  piece?: { startNs: bigint; endNs: bigint },
-): string {
-  const id = revision === 0 ? windowId : `${windowId}.r${revision}`;
-  return piece ? `${id}.p${piece.startNs}-${piece.endNs}` : id;
+export function messageIdFor(windowId: string, revision: number): string {
+  return revision === 0 ? windowId : `${windowId}.r${revision}`;
 }
 
 /** Bytes of a window message besides its spans: ids, times, revision, agent names. */

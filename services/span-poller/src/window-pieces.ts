@@ -1,3 +1,4 @@
+import { windowIdFor } from "./window-message.js";
 import type { SpanSizes } from "./window-planner.js";
 
 /** The event-time range of a message: members start in [startNs, endNs), context within the margin. */
@@ -83,4 +84,28 @@ export function largest(lo: bigint, hi: bigint, ok: (x: bigint) => boolean): big
     else bad = mid;
   }
   return good;
+}
+
+/** The assembler windows a revision goes out as: the window itself, or its pieces. */
+export function assemblerWindows(
+  record: WindowBounds & { pieces: WindowBounds[] },
+): WindowBounds[] {
+  if (record.pieces.length > 0) return record.pieces;
+  return [{ startNs: record.startNs, endNs: record.endNs, marginNs: record.marginNs }];
+}
+
+/**
+ * The windows of `earlier` (by id) that `now` does not use: what they produced must be
+ * retracted. Each id once, in the order first seen.
+ */
+export function retiredWindows(earlier: WindowBounds[], now: WindowBounds[]): WindowBounds[] {
+  const seen = new Set(now.map((w) => windowIdFor(w.startNs, w.endNs)));
+  const retired: WindowBounds[] = [];
+  for (const w of earlier) {
+    const id = windowIdFor(w.startNs, w.endNs);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    retired.push(w);
+  }
+  return retired;
 }
