@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { InstantTooLargeError, splitWindow, type WindowBounds } from "../src/window-pieces.js";
+import {
+  assemblerWindows,
+  InstantTooLargeError,
+  retiredWindows,
+  splitWindow,
+  type WindowBounds,
+} from "../src/window-pieces.js";
 import type { SpanSizes } from "../src/window-planner.js";
 
 /** Spans as (start time, bytes) pairs. */
@@ -89,5 +95,26 @@ describe("splitWindow", () => {
   it("keeps one context-free piece when no span starts in the window any more", () => {
     const s = spans([950n, 6_000], [2_050n, 6_000]);
     expect(splitWindow(window, s, 5_000, OVERHEAD)).toEqual([{ ...window, marginNs: 0n }]);
+  });
+});
+
+describe("retiredWindows", () => {
+  const a: WindowBounds = { startNs: 1_000n, endNs: 1_400n, marginNs: 100n };
+  const b: WindowBounds = { startNs: 1_400n, endNs: 2_000n, marginNs: 100n };
+
+  it("retracts the window itself when it goes out in pieces, and the pieces when it is whole again", () => {
+    const whole = assemblerWindows({ ...window, pieces: [] });
+    expect(whole).toEqual([window]);
+    expect(retiredWindows(whole, [a, b])).toEqual([window]);
+    expect(retiredWindows(assemblerWindows({ ...window, pieces: [a, b] }), [window])).toEqual([
+      a,
+      b,
+    ]);
+  });
+
+  it("keeps ids the new cut uses (whatever their margin) and names each retired id once", () => {
+    const aNarrow = { ...a, marginNs: 10n };
+    expect(retiredWindows([a, b, window, a], [aNarrow])).toEqual([b, window]);
+    expect(retiredWindows([window], [window])).toEqual([]);
   });
 });
