@@ -98,17 +98,25 @@ export class SpanWriter {
     }
   }
 
-  /** Writes one document per (agent, wall start time), in the order given. */
-  async write(docs: { agent: number; wallNs: bigint }[], refresh: boolean): Promise<void> {
+  /**
+   * Writes one document per (agent, wall start time), in the order given, with a request
+   * payload of `requestBytes` when given; returns the span ids.
+   */
+  async write(
+    docs: { agent: number; wallNs: bigint; requestBytes?: number }[],
+    refresh: boolean,
+  ): Promise<string[]> {
     const operations: object[] = [];
+    const ids: string[] = [];
     for (const d of docs) {
       const agent = this.s.agents[d.agent] as SyntheticAgent;
       const id = `d${this.n}`;
-      operations.push(
-        { index: { _index: agent.index, _id: id } },
-        agentDoc(agent, d.wallNs, this.n),
-      );
-      this.written.set(spanIdFor(agent.name, agent.index, id), d.wallNs);
+      const doc = agentDoc(agent, d.wallNs, this.n);
+      if (d.requestBytes !== undefined) doc.content.req_content = "x".repeat(d.requestBytes);
+      operations.push({ index: { _index: agent.index, _id: id } }, doc);
+      const spanId = spanIdFor(agent.name, agent.index, id);
+      this.written.set(spanId, d.wallNs);
+      ids.push(spanId);
       this.n++;
     }
     for (let i = 0; i < operations.length; i += 4_000) {
@@ -116,6 +124,7 @@ export class SpanWriter {
       if (response.errors) throw new Error("bulk write of test spans failed");
     }
     if (refresh) await this.es.indices.refresh({ index: this.s.agents.map((a) => a.index) });
+    return ids;
   }
 
   async cleanup(): Promise<void> {
@@ -130,6 +139,8 @@ export class SpanWriter {
 export interface Received {
   msgId: string;
   window: SpanWindow;
+  /** Size of the message body. */
+  bytes: number;
 }
 
 /** Reads every window message from the scenario's stream (as an assembler would) and acks it. */
@@ -140,10 +151,19 @@ export class WindowCollector {
 
   constructor(private readonly s: Scenario) {}
 
-  /** Call after the poller created the stream. */
+  /** Waits (up to 30 s) for the poller to create the stream, then consumes it. */
   async start(): Promise<void> {
     this.nc = await connect({ servers: natsUrl() });
     const jsm = await this.nc.jetstreamManager();
+    await eventually(
+      `stream ${this.s.stream} created by the poller`,
+      () =>
+        jsm.streams.info(this.s.stream).then(
+          () => [],
+          (error: Error) => [error.message],
+        ),
+      30_000,
+    );
     await jsm.consumers.add(this.s.stream, {
       durable_name: "it-collector",
       ack_policy: AckPolicy.Explicit,
@@ -156,6 +176,7 @@ export class WindowCollector {
         this.received.push({
           msgId: m.headers?.get("Nats-Msg-Id") ?? "",
           window: fromBinary(SpanWindowSchema, m.data),
+          bytes: m.data.length,
         });
         m.ack();
       }
@@ -177,26 +198,32 @@ export function pollerClient(address: string) {
 
 /**
  * Everything wrong with the received windows, judged by the latest revision of each
- * window: windows must not overlap, every written span must be a member (start in
- * [t0, t1)) of exactly one window and nothing else may be, every span a window carries must
- * lie within its margins and every written span within them must be there (context
- * complete), and each message id names one window revision only.
+ * window id. A window that did not fit into one message went out as pieces, each a window
+ * with its own id; an empty message retracts a window id (its latest revision holds
+ * nothing). Windows must not overlap, every written span must be a member (start in
+ * [t0, t1)) of exactly one window and nothing else may be, every span a window carries
+ * must lie within its margins and every written span within them must be there (context
+ * complete), a window id names its range, and each message id names one message only.
  */
 export function windowProblems(received: Received[], written: Map<string, bigint>): string[] {
   const problems: string[] = [];
   const latest = new Map<string, SpanWindow>();
-  const msgIds = new Map<string, string>();
+  const msgIds = new Set<string>();
   for (const { msgId, window } of received) {
     const expectedId =
       window.revision === 0 ? window.windowId : `${window.windowId}.r${window.revision}`;
     if (msgId !== expectedId) problems.push(`message id ${msgId} for ${expectedId}`);
-    const seen = msgIds.get(msgId);
-    if (seen !== undefined) problems.push(`message id ${msgId} received twice`);
-    msgIds.set(msgId, window.windowId);
+    if (window.windowId !== `w-${window.startNs}-${window.endNs}`) {
+      problems.push(`window id ${window.windowId} for [${window.startNs}, ${window.endNs})`);
+    }
+    if (msgIds.has(msgId)) problems.push(`message id ${msgId} received twice`);
+    msgIds.add(msgId);
     const current = latest.get(window.windowId);
     if (!current || current.revision < window.revision) latest.set(window.windowId, window);
   }
-  const windows = [...latest.values()].sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+  const windows = [...latest.values()]
+    .filter((w) => w.spans.length > 0)
+    .sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
   for (let i = 1; i < windows.length; i++) {
     const prev = windows[i - 1] as SpanWindow;
     const cur = windows[i] as SpanWindow;
@@ -216,7 +243,9 @@ export function windowProblems(received: Received[], written: Map<string, bigint
     }
     for (const [id, t] of written) {
       if (t >= w.startNs - w.marginNs && t < w.endNs + w.marginNs && !carried.has(id)) {
-        problems.push(`${w.windowId} r${w.revision} lacks ${id} at ${t}`);
+        problems.push(
+          `${w.windowId} r${w.revision} [${w.startNs}, ${w.endNs}) lacks ${id} at ${t}`,
+        );
       }
     }
   }

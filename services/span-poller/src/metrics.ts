@@ -53,6 +53,18 @@ export function pollerMetrics(registry: Registry) {
       help: "Wall clock minus the start of the next window to publish",
       registers: [registry],
     }),
+    windowsSplit: new Counter({
+      name: "deeptrace_poller_windows_split_total",
+      help: "Window revisions that did not fit into one message and went out in pieces",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+    spansTooLarge: new Counter({
+      name: "deeptrace_poller_spans_too_large_total",
+      help: "Spans larger than a window message may be: left out of every window (logged with agent, index and document id)",
+      labelNames: ["agent"],
+      registers: [registry],
+    }),
     publishRetries: new Counter({
       name: "deeptrace_poller_publish_retries_total",
       help: "JetStream publishes retried (stream full, no ack, server away)",

@@ -1,13 +1,14 @@
 import type { Config } from "@deeptrace/shared/config/schema";
+import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { spanFromAgentDocument } from "@deeptrace/shared/spans/agent-document";
 import type { Client } from "@elastic/elasticsearch";
-import type { JetStreamClient } from "nats";
 import type { Logger } from "pino";
 import { Backoff, sleep } from "./backoff.js";
 import { alignDown, maxBig, msToNs, nowNs, toRawNs, toWallNs } from "./clock.js";
 import { type IndexHit, IndexReader, ReadCursor } from "./index-reader.js";
 import { Inventory, type InventoryAgent, type InventorySourceName } from "./inventory.js";
 import type { PollerMetrics } from "./metrics.js";
+import { type NatsLink, NatsLinkError } from "./nats-link.js";
 import { WindowPublisher } from "./publisher.js";
 import { RateMeter } from "./rate-meter.js";
 import { type BufferedDoc, bufferedSpan, byStartThenId, SpanBuffer } from "./span-buffer.js";
@@ -20,15 +21,21 @@ import {
   windowIdFor,
   windowOverheadBytes,
 } from "./window-message.js";
+import {
+  assemblerWindows,
+  InstantTooLargeError,
+  retiredWindows,
+  splitWindow,
+  type WindowBounds,
+} from "./window-pieces.js";
 import { planWindow, type WindowPlan } from "./window-planner.js";
 
 export interface PollerDependencies {
   config: Config;
   logger: Logger;
   es: Client;
-  js: JetStreamClient;
-  /** The NATS server's max_payload. */
-  maxPayload: number;
+  /** Opened by the loop (retried with back-off) before anything is read or published. */
+  nats: Pick<NatsLink, "open">;
   metrics: PollerMetrics;
 }
 
@@ -71,6 +78,17 @@ export interface PollerStatus {
 
 type PublishKind = "new" | "repair" | "replay";
 
+/**
+ * How one window revision goes out: one message, or its pieces when it does not fit, then
+ * an empty message for every assembler window an earlier revision used and this one does not.
+ */
+interface WindowMessages {
+  /** Empty when one message holds the whole window. */
+  pieces: WindowBounds[];
+  retired: WindowBounds[];
+  messages: { msgId: string; data: Uint8Array; spanCount: number; memberCount: number }[];
+}
+
 /** Room left under max_payload for the message headers (Nats-Msg-Id and protocol). */
 const HEADER_ROOM_BYTES = 1024;
 /** Ranges per count request of the late-span check. */
@@ -88,11 +106,16 @@ export class SpanPoller {
   private readonly marginNs: bigint;
   private readonly latenessNs: bigint;
   private readonly refreshMarginNs: bigint;
-  private readonly budgetBytes: number;
+  /** Largest message body: set when NATS is open (its max_payload is known then). */
+  private budgetBytes = 0;
+  /** Largest span a message can carry (budget less the message overhead). */
+  private maxSpanBytes = 0;
+  /** Too-large spans already logged and counted (agent index and document id). */
+  private readonly reportedTooLarge = new Set<string>();
   private readonly reader: IndexReader;
   private readonly store: StateStore;
   private readonly inventory: Inventory;
-  private readonly publisher: WindowPublisher;
+  private publisher: WindowPublisher | undefined;
   private readonly buffer = new SpanBuffer();
   private readonly agents = new Map<string, AgentRuntime>();
   private cursor: PollerCursor = { nextStartNs: undefined, pending: undefined, agents: {} };
@@ -119,19 +142,9 @@ export class SpanPoller {
     this.marginNs = msToNs(this.section.margin_ms);
     this.latenessNs = msToNs(this.section.allowed_lateness_ms);
     this.refreshMarginNs = msToNs(this.section.refresh_margin_ms);
-    this.budgetBytes =
-      Math.min(deps.maxPayload, this.section.max_message_bytes ?? deps.maxPayload) -
-      HEADER_ROOM_BYTES;
     this.reader = new IndexReader(deps.es, this.section.page_size);
     this.store = new StateStore(deps.es, `${config.elastic.index_prefix}-poller-state`);
     this.inventory = new Inventory(config);
-    this.publisher = new WindowPublisher(
-      deps.js,
-      config.nats.subject,
-      this.section.max_backoff_ms,
-      deps.metrics,
-      deps.logger,
-    );
   }
 
   start(): void {
@@ -200,7 +213,7 @@ export class SpanPoller {
       windowsPublished: this.totals.windows,
       lateSpans: this.totals.lateSpans,
       repairs: this.totals.repairs,
-      lastError: this.lastError ?? this.publisher.lastError ?? "",
+      lastError: this.lastError ?? this.publisher?.lastError ?? "",
       inventorySource: this.inventorySource,
       nextWindowStartNs: this.cursor.nextStartNs ?? 0n,
     };
@@ -209,11 +222,17 @@ export class SpanPoller {
   /**
    * Re-publishes the recorded windows overlapping [startNs, endNs) with a new revision,
    * re-read from Elasticsearch. With agents, only windows holding documents of one of them.
-   * Messages always carry every agent's spans, so each stays self-contained.
+   * Messages always carry every agent's spans, so each stays self-contained. Returns how many
+   * windows went out and the ids of all their messages (pieces included).
    */
-  async replay(startNs: bigint, endNs: bigint, agents: string[]): Promise<string[]> {
+  async replay(
+    startNs: bigint,
+    endNs: bigint,
+    agents: string[],
+  ): Promise<{ windows: number; msgIds: string[] }> {
     return this.exclusive(async () => {
-      const ids: string[] = [];
+      let windows = 0;
+      const msgIds: string[] = [];
       for (let token: bigint | undefined; ; ) {
         const page = await this.store.windows({
           fromNs: startNs,
@@ -223,12 +242,14 @@ export class SpanPoller {
         });
         for (const w of page) {
           if (agents.length > 0 && !agents.some((name) => (w.documents[name] ?? 0) > 0)) continue;
-          ids.push((await this.republish(w, "replay")).msgId);
+          const record = await this.republish(w, "replay");
+          windows++;
+          msgIds.push(...messageIdsOf(record));
         }
         if (page.length < 500) break;
         token = page[page.length - 1]?.startNs;
       }
-      return ids;
+      return { windows, msgIds };
     });
   }
 
@@ -254,7 +275,9 @@ export class SpanPoller {
       } catch (error) {
         if (this.stopping) break;
         this.lastError = (error as Error).message;
-        this.deps.metrics.elasticErrors.inc({ operation: "loop" });
+        if (!(error instanceof NatsLinkError)) {
+          this.deps.metrics.elasticErrors.inc({ operation: "loop" });
+        }
         const waitMs = backoff.fail();
         this.deps.logger.warn({ err: error, retryInMs: waitMs }, "poller step failed; retrying");
         await this.idle(waitMs);
@@ -288,6 +311,7 @@ export class SpanPoller {
   }
 
   private async initialize(): Promise<void> {
+    if (!this.publisher) await this.openNats();
     await this.store.ensureIndex();
     const saved = await this.store.loadCursor();
     if (saved) {
@@ -317,15 +341,59 @@ export class SpanPoller {
       "poller state loaded",
     );
     const pending = this.cursor.pending;
-    if (pending) {
-      const kind: PublishKind = pending.revision === 0 ? "new" : "repair";
-      // What the first attempt may have published is what the window record must say.
-      const { spans } = await this.readWindowFromElastic(pending);
-      await this.publishRecord(pending, kind, spans, { documents: pending.documents });
-    }
+    if (pending) await this.republishPending(pending);
     // Only now: a pending window that failed to go out is retried by initializing again,
     // before any new window could take its place.
     this.initialized = true;
+  }
+
+  /** Connects to NATS and makes sure the windows stream exists; throws what failed. */
+  private async openNats(): Promise<void> {
+    const { js, maxPayload } = await this.deps.nats.open();
+    const limit = Math.min(maxPayload, this.section.max_message_bytes ?? maxPayload);
+    this.budgetBytes = limit - HEADER_ROOM_BYTES;
+    this.publisher = new WindowPublisher(
+      js,
+      this.deps.config.nats.subject,
+      this.section.max_backoff_ms,
+      this.deps.metrics,
+      this.deps.logger,
+    );
+    this.deps.logger.info(
+      { maxPayload, budgetBytes: this.budgetBytes, subject: this.deps.config.nats.subject },
+      "connected to NATS; windows stream ready",
+    );
+  }
+
+  /**
+   * A window that was being published when the poller stopped goes out again as the same
+   * messages (same pieces, same ids), so JetStream de-duplicates what the first attempt
+   * stored; the record keeps the first attempt's document counts, so late spans read now
+   * are repaired by the next check. When its spans no longer fit those messages, it goes out
+   * as the next revision, cut afresh, and retracts every assembler window the first attempt
+   * may have published that the new cut does not use.
+   */
+  private async republishPending(pending: WindowRecord): Promise<void> {
+    const kind: PublishKind = pending.revision === 0 ? "new" : "repair";
+    const { spans, documents } = await this.readWindowFromElastic(pending);
+    const same = this.encodePieces(pending, spans, pending.pieces, pending.retired);
+    if (same) {
+      await this.publishRecord(pending, kind, same, { documents: pending.documents });
+      return;
+    }
+    const next = this.recordFor(
+      pending.windowId,
+      pending.startNs,
+      pending.endNs,
+      pending.marginNs,
+      pending.revision + 1,
+    );
+    this.deps.logger.info(
+      { msgId: pending.msgId, next: next.msgId },
+      "pending window no longer fits its first cut; publishing it as the next revision",
+    );
+    const earlier = [...assemblerWindows(pending), ...pending.retired];
+    await this.publishRecord(next, kind, this.messagesFor(next, spans, earlier), { documents });
   }
 
   private async refreshInventory(): Promise<void> {
@@ -365,6 +433,7 @@ export class SpanPoller {
       this.deps.metrics.lag.remove({ agent: name });
       this.deps.logger.info({ agent: name }, "agent removed");
     }
+    this.maxSpanBytes = this.budgetBytes - windowOverheadBytes(this.agentNames());
   }
 
   /** Where a newly seen agent starts reading: the left margin of the next window. */
@@ -446,7 +515,12 @@ export class SpanPoller {
         docId: hit.docId,
         clockOffsetNs: a.agent.clockOffsetNs,
       });
-      return { ...bufferedSpan(span, hit.docId), timeNs };
+      const doc = bufferedSpan(span, hit.docId);
+      if (doc.bytes > this.maxSpanBytes) {
+        this.reportTooLarge(a, hit.docId, span.spanId, doc.bytes);
+        return { timeNs, docId: hit.docId, span: undefined, bytes: 0 };
+      }
+      return { ...doc, timeNs };
     } catch (error) {
       this.deps.metrics.documentsRejected.inc({ agent: a.agent.name });
       this.deps.logger.debug(
@@ -455,6 +529,31 @@ export class SpanPoller {
       );
       return { timeNs, docId: hit.docId, span: undefined, bytes: 0 };
     }
+  }
+
+  /**
+   * A span no message can carry is left out of every window, like a rejected document: its
+   * document still counts (so it does not look late), it is logged once with what names it
+   * and counted. It stays in the agent index: raise the limit and Replay its time range.
+   */
+  private reportTooLarge(a: AgentRuntime, docId: string, spanId: string, bytes: number): void {
+    const key = `${a.agent.index}/${docId}`;
+    if (this.reportedTooLarge.has(key)) return;
+    if (this.reportedTooLarge.size >= 100_000) this.reportedTooLarge.clear();
+    this.reportedTooLarge.add(key);
+    this.deps.metrics.spansTooLarge.inc({ agent: a.agent.name });
+    this.deps.logger.error(
+      {
+        agent: a.agent.name,
+        index: a.agent.index,
+        docId,
+        spanId,
+        bytes,
+        limitBytes: this.maxSpanBytes,
+      },
+      "span too large for a window message: left out of every window; it stays in the " +
+        "agent index (raise max_payload / max_message_bytes and Replay its time range)",
+    );
   }
 
   /** Buffers a document unless every window still to come starts after its margin. */
@@ -500,10 +599,7 @@ export class SpanPoller {
         continue;
       }
       if (plan.kind === "too-large") {
-        throw new Error(
-          `the spans starting at ${plan.startNs} alone need ${plan.bytes} bytes, more than the ` +
-            `${this.budgetBytes} bytes a message may have; raise the NATS max_payload`,
-        );
+        throw new InstantTooLargeError(plan.startNs, plan.bytes, this.budgetBytes);
       }
       if (await this.mergeMissedDocuments(plan)) continue;
       await this.publishNewWindow(plan);
@@ -585,7 +681,8 @@ export class SpanPoller {
       documents[name] = this.buffer.documentsIn(name, from, to);
     const windowId = windowIdFor(plan.startNs, plan.endNs);
     const record = this.recordFor(windowId, plan.startNs, plan.endNs, plan.marginNs, 0);
-    await this.publishRecord(record, "new", this.buffer.spansIn(from, to), { documents });
+    const messages = this.messagesFor(record, this.buffer.spansIn(from, to), []);
+    await this.publishRecord(record, "new", messages, { documents });
   }
 
   private recordFor(
@@ -602,6 +699,8 @@ export class SpanPoller {
       marginNs,
       revision,
       msgId: messageIdFor(windowId, revision),
+      pieces: [],
+      retired: [],
       spanCount: 0,
       memberCount: 0,
       payloadBytes: 0,
@@ -611,36 +710,99 @@ export class SpanPoller {
   }
 
   /**
-   * Publishes one window message durably: recorded as pending first, then published until
-   * JetStream stores it, then recorded as published with the cursor moved past it.
+   * A window revision as one message, or, when it does not fit (a repair or replay that late
+   * spans made larger), cut into pieces that each fit. A piece is an assembler window of its
+   * own (id `w-<start>-<end>` of its range) at this revision. `earlier` are the assembler
+   * windows earlier revisions used (the window itself, or its earlier pieces): those this
+   * revision does not use again are retracted with an empty message at this revision, so the
+   * assembler drops what they produced (see the README: windows that outgrow a message).
+   */
+  private messagesFor(base: WindowRecord, spans: Span[], earlier: WindowBounds[]): WindowMessages {
+    const whole = this.encodePieces(base, spans, [], retiredWindows(earlier, [base]));
+    if (whole) return whole;
+    const sizes = new SpanBuffer();
+    for (const span of spans) sizes.add("", bufferedSpan(span, span.spanId));
+    const overhead = windowOverheadBytes(this.agentNames());
+    const pieces = splitWindow(base, sizes, this.budgetBytes, overhead);
+    const cut = this.encodePieces(base, spans, pieces, retiredWindows(earlier, pieces));
+    if (!cut) {
+      throw new Error(
+        `window ${base.windowId} cut into ${pieces.length} pieces still has a message over ` +
+          `${this.budgetBytes} bytes`,
+      );
+    }
+    return cut;
+  }
+
+  /**
+   * The messages of a cut ([] = the whole window) and the retractions; undefined when a
+   * message does not fit.
+   */
+  private encodePieces(
+    base: WindowRecord,
+    spans: Span[],
+    pieces: WindowBounds[],
+    retired: WindowBounds[],
+  ): WindowMessages | undefined {
+    const messages = [];
+    const retractions = retired.map((w) => ({ ...w, marginNs: 0n, spans: [] as Span[] }));
+    const windows = assemblerWindows({ ...base, pieces }).map((w) => ({
+      ...w,
+      spans: spans.filter(
+        (s) => s.startTimeNs >= w.startNs - w.marginNs && s.startTimeNs < w.endNs + w.marginNs,
+      ),
+    }));
+    for (const w of [...windows, ...retractions]) {
+      const windowId = windowIdFor(w.startNs, w.endNs);
+      const data = encodeWindow({
+        windowId,
+        startNs: w.startNs,
+        endNs: w.endNs,
+        marginNs: w.marginNs,
+        revision: base.revision,
+        spans: w.spans,
+        agents: this.agentNames(),
+      });
+      if (data.length > this.budgetBytes) return undefined;
+      messages.push({
+        msgId: messageIdFor(windowId, base.revision),
+        data,
+        spanCount: w.spans.length,
+        memberCount: memberCount(w.spans, w.startNs, w.endNs),
+      });
+    }
+    return { pieces, retired, messages };
+  }
+
+  /**
+   * Publishes one window revision durably: recorded as pending first (with its pieces),
+   * then every message published until JetStream stores it, then recorded as published with
+   * the cursor moved past it.
    */
   private async publishRecord(
     base: WindowRecord,
     kind: PublishKind,
-    spans: BufferedDocSpans,
+    out: WindowMessages,
     counts: { documents: Record<string, number> },
   ): Promise<WindowRecord> {
-    const data = encodeWindow({
-      windowId: base.windowId,
-      startNs: base.startNs,
-      endNs: base.endNs,
-      marginNs: base.marginNs,
-      revision: base.revision,
-      spans,
-      agents: this.agentNames(),
-    });
     const record: WindowRecord = {
       ...base,
-      spanCount: spans.length,
-      memberCount: memberCount(spans, base.startNs, base.endNs),
-      payloadBytes: data.length,
+      pieces: out.pieces,
+      retired: out.retired,
+      spanCount: out.messages.reduce((n, m) => n + m.spanCount, 0),
+      memberCount: out.messages.reduce((n, m) => n + m.memberCount, 0),
+      payloadBytes: Math.max(...out.messages.map((m) => m.data.length)),
       documents: counts.documents,
     };
     if (this.cursor.pending?.msgId !== record.msgId) {
       this.cursor.pending = record;
       await this.store.saveCursor(this.cursor);
     }
-    const ack = await this.publisher.publish(record.msgId, data, this.hardStop.signal);
+    let duplicates = 0;
+    for (const m of out.messages) {
+      const ack = await this.requirePublisher().publish(m.msgId, m.data, this.hardStop.signal);
+      if (ack.duplicate) duplicates++;
+    }
     record.publishedAtNs = nowNs();
     this.cursor.pending = undefined;
     if (
@@ -655,17 +817,20 @@ export class SpanPoller {
     this.cursorDirty = false;
     const m = this.deps.metrics;
     m.windowsPublished.inc({ kind });
+    if (out.pieces.length > 0) m.windowsSplit.inc({ kind });
     if (kind === "new") m.spansPublished.inc(record.memberCount);
-    m.windowBytes.observe(data.length);
+    for (const message of out.messages) m.windowBytes.observe(message.data.length);
     this.totals.windows++;
     this.deps.logger.debug(
       {
         msgId: record.msgId,
         kind,
+        pieces: out.pieces.length,
+        retired: out.retired.length,
         spans: record.spanCount,
         members: record.memberCount,
-        bytes: data.length,
-        duplicate: ack.duplicate,
+        bytes: record.payloadBytes,
+        duplicates,
       },
       "window published",
     );
@@ -722,7 +887,8 @@ export class SpanPoller {
   private async republish(w: WindowRecord, kind: "repair" | "replay"): Promise<WindowRecord> {
     const { spans, documents } = await this.readWindowFromElastic(w);
     const base = this.recordFor(w.windowId, w.startNs, w.endNs, w.marginNs, w.revision + 1);
-    const record = await this.publishRecord(base, kind, spans, { documents });
+    const messages = this.messagesFor(base, spans, assemblerWindows(w));
+    const record = await this.publishRecord(base, kind, messages, { documents });
     if (kind === "repair") {
       const late = Math.max(0, record.memberCount - w.memberCount);
       this.deps.metrics.repairs.inc();
@@ -737,10 +903,10 @@ export class SpanPoller {
   /** Every agent's documents of a window's range, read fresh (also merged into the buffer). */
   private async readWindowFromElastic(
     w: WindowRecord,
-  ): Promise<{ spans: BufferedDocSpans; documents: Record<string, number> }> {
+  ): Promise<{ spans: Span[]; documents: Record<string, number> }> {
     const from = w.startNs - w.marginNs;
     const to = w.endNs + w.marginNs;
-    const spans: BufferedDocSpans = [];
+    const spans: Span[] = [];
     const documents: Record<string, number> = {};
     for (const a of this.agents.values()) {
       const offset = a.agent.clockOffsetNs;
@@ -805,6 +971,11 @@ export class SpanPoller {
     }
   }
 
+  private requirePublisher(): WindowPublisher {
+    if (!this.publisher) throw new Error("NATS is not open yet");
+    return this.publisher;
+  }
+
   private async idle(ms: number): Promise<void> {
     if (this.stopping) return;
     this.wake = new AbortController();
@@ -818,4 +989,9 @@ export class SpanPoller {
   }
 }
 
-type BufferedDocSpans = NonNullable<BufferedDoc["span"]>[];
+/** The message ids a recorded window revision went out as (retractions included). */
+function messageIdsOf(record: WindowRecord): string[] {
+  return [...assemblerWindows(record), ...record.retired].map((w) =>
+    messageIdFor(windowIdFor(w.startNs, w.endNs), record.revision),
+  );
+}

@@ -1,4 +1,5 @@
 import type { Client } from "@elastic/elasticsearch";
+import type { WindowBounds } from "./window-pieces.js";
 
 /** A published window, as recorded after JetStream stored it. */
 export interface WindowRecord {
@@ -9,8 +10,20 @@ export interface WindowRecord {
   revision: number;
   /** JetStream message id: the window id, `<id>.r<revision>` for re-publications. */
   msgId: string;
+  /**
+   * The pieces the revision went out as when it did not fit into one message, each an
+   * assembler window of its own (`w-<start>-<end>`); empty when one message held the window.
+   */
+  pieces: WindowBounds[];
+  /**
+   * Assembler windows of earlier revisions (the window itself or earlier pieces) this
+   * revision does not use: each went out as an empty message at this revision.
+   */
+  retired: WindowBounds[];
+  /** Spans carried, over all pieces (context copies included). */
   spanCount: number;
   memberCount: number;
+  /** Size of the largest message. */
   payloadBytes: number;
   publishedAtNs: bigint;
   /**
@@ -40,11 +53,20 @@ interface WindowDoc {
   margin_ns: string;
   revision: number;
   msg_id: string;
+  /** Absent in records written before windows could be cut into pieces. */
+  pieces?: BoundsDoc[];
+  retired?: BoundsDoc[];
   span_count: number;
   member_count: number;
   payload_bytes: number;
   published_at_ns: string;
   documents: Record<string, number>;
+}
+
+interface BoundsDoc {
+  start_ns: string;
+  end_ns: string;
+  margin_ns: string;
 }
 
 interface CursorDoc {
@@ -191,6 +213,8 @@ function toDoc(r: WindowRecord): WindowDoc {
     margin_ns: r.marginNs.toString(),
     revision: r.revision,
     msg_id: r.msgId,
+    pieces: r.pieces.map(boundsDoc),
+    retired: r.retired.map(boundsDoc),
     span_count: r.spanCount,
     member_count: r.memberCount,
     payload_bytes: r.payloadBytes,
@@ -207,10 +231,24 @@ function fromDoc(d: WindowDoc): WindowRecord {
     marginNs: BigInt(d.margin_ns),
     revision: d.revision,
     msgId: d.msg_id,
+    pieces: (d.pieces ?? []).map(fromBoundsDoc),
+    retired: (d.retired ?? []).map(fromBoundsDoc),
     spanCount: d.span_count,
     memberCount: d.member_count,
     payloadBytes: d.payload_bytes,
     publishedAtNs: BigInt(d.published_at_ns),
     documents: d.documents,
   };
+}
+
+function boundsDoc(b: WindowBounds): BoundsDoc {
+  return {
+    start_ns: b.startNs.toString(),
+    end_ns: b.endNs.toString(),
+    margin_ns: b.marginNs.toString(),
+  };
+}
+
+function fromBoundsDoc(d: BoundsDoc): WindowBounds {
+  return { startNs: BigInt(d.start_ns), endNs: BigInt(d.end_ns), marginNs: BigInt(d.margin_ns) };
 }

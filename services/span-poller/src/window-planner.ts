@@ -1,4 +1,5 @@
 import { alignDown, maxBig, minBig } from "./clock.js";
+import { largest } from "./window-pieces.js";
 
 /** What the planner needs to know about the spans read so far (all agents). */
 export interface SpanSizes {
@@ -78,16 +79,4 @@ export function planWindow(
     marginNs: margin,
     bytes: size(startNs + 1n, margin),
   };
-}
-
-/** The largest x in [lo, hi] with ok(x), given ok(lo) and ok monotonically decreasing. */
-function largest(lo: bigint, hi: bigint, ok: (x: bigint) => boolean): bigint {
-  let good = lo;
-  let bad = hi + 1n;
-  while (bad - good > 1n) {
-    const mid = good + (bad - good) / 2n;
-    if (ok(mid)) good = mid;
-    else bad = mid;
-  }
-  return good;
 }

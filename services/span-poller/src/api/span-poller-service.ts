@@ -48,8 +48,13 @@ export function spanPollerService(poller: SpanPoller): HostedService<typeof Span
         if (request.endTimeNs <= request.startTimeNs) {
           throw new ConnectError("end_time_ns must be after start_time_ns", Code.InvalidArgument);
         }
-        const ids = await poller.replay(request.startTimeNs, request.endTimeNs, request.agents);
-        return { windowsPublished: ids.length, windowIds: ids };
+        const replayed = await poller.replay(
+          request.startTimeNs,
+          request.endTimeNs,
+          request.agents,
+        );
+        // window_ids: the JetStream message id of every message, pieces included.
+        return { windowsPublished: replayed.windows, windowIds: replayed.msgIds };
       },
       listWindows: async (request) => {
         if (request.pageSize > MAX_PAGE_SIZE) {

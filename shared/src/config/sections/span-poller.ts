@@ -48,13 +48,20 @@ export function spanPollerSection(f: ConfigFields) {
     max_pages_per_poll: z.number().int().positive().default(20),
     /** Where reading starts when there is no stored state: the oldest span, or now. */
     start_from: z.enum(["earliest", "now"]).default("earliest"),
-    /** Upper bound for a window message; the server's max_payload applies when lower. */
+    /**
+     * Upper bound for a window message; the server's max_payload applies when lower. New
+     * windows end early to fit; a repaired or replayed window that outgrew it goes out in
+     * pieces; a single span larger than it is left out (logged and counted).
+     */
     max_message_bytes: z.number().int().positive().optional(),
     /** Published windows younger than this (event time) are checked for late spans. */
     repair_horizon_ms: f.positiveMs.default(600_000),
     /** How often recent windows are counted again to find late spans. */
     repair_interval_ms: f.positiveMs.default(5_000),
-    /** Back-off ceiling for retried Elasticsearch and NATS errors. */
+    /**
+     * Back-off ceiling for retried Elasticsearch and NATS errors, including connecting to
+     * NATS and creating the windows stream at start (the service stays up, not ready).
+     */
     max_backoff_ms: f.positiveMs.default(30_000),
     /** How often the agent inventory is re-read (new and removed agents). */
     inventory_refresh_ms: f.positiveMs.default(15_000),
