@@ -181,6 +181,7 @@ export async function setupAssembler({
         stream: config.nats.stream,
         consumer: config.nats.consumer,
         subject: config.nats.subject,
+        maxDeliver: config.nats.max_deliver,
         retryMs: section.retry_max_ms,
         describe: (data) => windowIdOf(data),
         deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),
