@@ -84,7 +84,7 @@ export function assembleWindow(
       index: indices.traces,
       id: trace.traceId,
       version: window.revision,
-      source: serializeDocument(traceDocument(trace, ref, now)),
+      source: JSON.stringify(traceDocument(trace, ref, now)),
     });
     orphanSpans += trace.completeness?.orphanCount ?? 0;
     lateSpans += trace.completeness?.lateSpanCount ?? 0;
@@ -94,9 +94,7 @@ export function assembleWindow(
         index: indices.spans,
         id: link.spanId,
         version: window.revision,
-        source: serializeDocument(
-          spanDocument(link, spansById.get(link.spanId), trace.traceId, ref),
-        ),
+        source: JSON.stringify(spanDocument(link, spansById.get(link.spanId), trace.traceId, ref)),
       });
     }
   }
