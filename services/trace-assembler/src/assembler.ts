@@ -6,7 +6,7 @@ import { ensureTraceIndices, traceIndices } from "@deeptrace/shared/elastic/inde
 import { connectNats } from "@deeptrace/shared/nats/connect";
 import { ensureWindowStream } from "@deeptrace/shared/nats/window-stream";
 import type { ServiceParts, ServiceRuntime } from "@deeptrace/shared/service/run-service";
-import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, NatsConnection } from "nats";
+import type { JetStreamClient, JetStreamManager, JsMsg, NatsConnection } from "nats";
 import { type StatsSnapshot, traceAssemblerService } from "./api/trace-assembler-service.js";
 import { DeadLetters } from "./consumer/dead-letters.js";
 import { MAX_DELIVERIES_REASON, MaxDeliveriesWatcher } from "./consumer/max-deliveries.js";
@@ -61,8 +61,7 @@ export async function setupAssembler({
     await ensureWindowStream(jsm, config);
     await ensureWindowConsumer(jsm, config);
     const js = nc.jetstream();
-    const consumer = await js.consumers.get(config.nats.stream, config.nats.consumer);
-    const { windows, maxDeliveries, windowAssembler } = windowConsumer(nc, consumer, js, jsm);
+    const { windows, maxDeliveries, windowAssembler } = windowConsumer(nc, js, jsm);
     if (starting.signal.aborted) {
       await nc.drain();
       return;
@@ -77,12 +76,7 @@ export async function setupAssembler({
     );
   };
 
-  const windowConsumer = (
-    nc: NatsConnection,
-    consumer: Consumer,
-    js: JetStreamClient,
-    jsm: JetStreamManager,
-  ) => {
+  const windowConsumer = (nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager) => {
     const writer = new BulkWriter(es, {
       deadLetterIndex: indices.deadLetters,
       maxDocuments: section.bulk_documents,
@@ -144,11 +138,15 @@ export async function setupAssembler({
       );
     };
     const windows = new WindowConsumer(
-      consumer,
+      nc,
       handle,
       {
+        stream: config.nats.stream,
+        consumer: config.nats.consumer,
         concurrency: section.concurrency,
         pullExpiresMs: section.fetch_expires_ms,
+        // The client library's default JetStream API timeout.
+        ackTimeoutMs: 5_000,
         inProgressIntervalMs: section.in_progress_interval_ms,
         nakDelayMs: section.nak_delay_ms,
         maxDeliver: config.nats.max_deliver,
@@ -181,6 +179,7 @@ export async function setupAssembler({
         stream: config.nats.stream,
         consumer: config.nats.consumer,
         subject: config.nats.subject,
+        maxDeliver: config.nats.max_deliver,
         retryMs: section.retry_max_ms,
         describe: (data) => windowIdOf(data),
         deadLetter: (msg, why, signal) => deadLetters.record(msg, why, signal),

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, errors } from "@elastic/elasticsearch";
+import { RequestSlots } from "./request-slots.js";
 
 /** One document to index under a deterministic id, already serialised (see `serializeDocument`). */
 export interface BulkDocument {
@@ -61,7 +62,11 @@ export interface BulkWriterOptions {
   deadLetterIndex: string;
   maxDocuments: number;
   maxBytes: number;
-  /** Bulk requests of one `write` in flight at once. */
+  /**
+   * Bulk requests in flight at once over every `write` of this writer: windows written at
+   * the same time queue for these slots in the order they asked, instead of each sending its
+   * own `concurrency` requests (more requests in flight made Elasticsearch slower, not faster).
+   */
   concurrency: number;
   backoff: BackoffOptions;
   /** How long one `write` keeps retrying transient failures before it fails. */
@@ -196,10 +201,14 @@ export function batchDocuments(
  * stored or dead-lettered, and throws otherwise.
  */
 export class BulkWriter {
+  private readonly slots: RequestSlots;
+
   constructor(
     private readonly client: Client,
     private readonly options: BulkWriterOptions,
-  ) {}
+  ) {
+    this.slots = new RequestSlots(options.concurrency);
+  }
 
   async write(documents: readonly BulkDocument[], signal?: AbortSignal): Promise<BulkWriteResult> {
     const total: BulkWriteResult = { written: 0, superseded: 0, deadLettered: 0, retries: 0 };
@@ -297,7 +306,10 @@ export class BulkWriter {
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw new BulkWriteError("bulk write aborted (shutting down)", true);
       let cause: string;
+      let release: (() => void) | undefined;
       try {
+        // A slot per attempt: a batch waiting out its back-off holds none.
+        release = await this.slots.acquire(signal);
         const response = await this.client.bulk(
           {
             operations: pending.flatMap((d) => [actionLine(d), d.source]) as unknown as object[],
@@ -306,6 +318,7 @@ export class BulkWriter {
           },
           { signal },
         );
+        release();
         const verdicts = classifyBulkItems(
           (response.items ?? []) as Array<Record<string, BulkResponseItem>>,
           pending.map((d) => d.id),
@@ -320,6 +333,7 @@ export class BulkWriter {
         cause = `${verdicts.retry.length} item(s) failed with ${first.status} ${first.type}: ${first.reason}`;
         pending = verdicts.retry.map((f) => pending[f.position] as BulkDocument);
       } catch (error) {
+        release?.();
         if (error instanceof errors.RequestAbortedError || signal?.aborted) {
           throw new BulkWriteError("bulk write aborted (shutting down)", true);
         }

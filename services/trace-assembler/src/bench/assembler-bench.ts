@@ -3,8 +3,9 @@
  * with two assembler processes, against the raw Elasticsearch bulk rate for the same
  * documents (the ceiling), on this machine's real servers.
  *
- *   npm run bench:assembler                 # writes docs/bench/assembler.json and docs/benchmarks-assembler.md
+ *   npm run bench:assembler                 # writes docs/bench/assembler.json and the assembler section of docs/benchmarks.md
  *   node services/trace-assembler/dist/bench/assembler-bench.js --quick   # small smoke run, writes nothing
+ *   options: --requests N, --rounds N (default 2: every process count measured twice), --instances 1,2
  *
  * Elasticsearch and NATS come from ES_URL / NATS_URL, else from the state files of
  * scripts/infra (start them with scripts/infra/start-all.sh). Each run uses its own stream,
@@ -22,21 +23,32 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { toBinary } from "@bufbuild/protobuf";
+import { loadConfig } from "@deeptrace/shared/config/load-config";
 import { type BulkDocument, BulkWriter } from "@deeptrace/shared/elastic/bulk-writer";
 import { ensureTraceIndices, traceIndices } from "@deeptrace/shared/elastic/index-templates";
 import { type SpanWindow, SpanWindowSchema } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { Client } from "@elastic/elasticsearch";
 import { connect, type NatsConnection } from "nats";
-import { assembleWindow } from "../windows/window-processor.js";
+import { assembleWindow, decodeWindow } from "../windows/window-processor.js";
+import {
+  type AssemblerBenchResults,
+  type CeilingRun,
+  type PipelineRun,
+  TARGET,
+  withAssemblerSection,
+} from "./assembler-report.js";
+import { processCpuSeconds, startCpuReading } from "./cpu-meter.js";
 import { cutWindows, workloadSpans } from "./workload-windows.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "../../../..");
 const SERVICE_ENTRY = join(REPO, "services/trace-assembler/dist/main.js");
-/** The fraction of the ceiling the pipeline should reach. */
-const TARGET = 0.7;
-/** The service's defaults (config/sections/trace-assembler.ts), used for the ceiling too. */
-const BULK = { documents: 2_000, maxBytes: 8 * 1024 * 1024, concurrency: 2, windows: 2 };
+/**
+ * The service's settings as its processes here get them (defaults, and DEEPTRACE__* overrides
+ * in this environment, which the spawned assemblers inherit): the ceiling uses the same bulk
+ * settings.
+ */
+const SERVICE = loadConfig({ env: process.env }).trace_assembler;
 /** Index prefix of the documents assembled in this process (renamed for each ceiling run). */
 const ASSEMBLED_PREFIX = "dt-bench-assembled";
 
@@ -49,20 +61,9 @@ const { values: args } = parseArgs({
     "margin-ms": { type: "string", default: "100" },
     seed: { type: "string", default: "assembler-bench" },
     instances: { type: "string", default: "1,2" },
+    rounds: { type: "string" },
   },
 });
-
-interface PipelineRun {
-  instances: number;
-  seconds: number;
-  spansPerSecond: number;
-  windowSpansPerSecond: number;
-  fractionOfCeiling: number;
-  tracesStored: number;
-  redeliveries: number;
-  /** Per stage (decode, engine, write, total): seconds summed over every window and instance. */
-  stageSeconds: Record<string, number>;
-}
 
 function serverUrl(env: string, file: string, key: string): string {
   const given = process.env[env];
@@ -105,8 +106,8 @@ async function ceiling(documents: BulkDocument[], prefix: string, concurrency: n
   const indices = traceIndices(prefix);
   const writer = new BulkWriter(es, {
     deadLetterIndex: indices.deadLetters,
-    maxDocuments: BULK.documents,
-    maxBytes: BULK.maxBytes,
+    maxDocuments: SERVICE.bulk_documents,
+    maxBytes: SERVICE.bulk_max_bytes,
     concurrency,
     backoff: { initialMs: 200, maxMs: 10_000 },
     deadlineMs: 600_000,
@@ -116,14 +117,16 @@ async function ceiling(documents: BulkDocument[], prefix: string, concurrency: n
     (Object.keys(from) as Array<keyof typeof from>).map((k) => [from[k], indices[k]]),
   );
   const retargeted = documents.map((d) => ({ ...d, index: names.get(d.index) ?? d.index }));
+  const cpu = await startCpuReading(es);
   const started = process.hrtime.bigint();
   const result = await writer.write(retargeted);
   const elapsed = seconds(started);
+  const used = await cpu.end();
   if (result.written !== documents.length) {
     throw new Error(`ceiling: ${result.written} of ${documents.length} documents written`);
   }
   await dropIndices(prefix);
-  return { seconds: elapsed, retries: result.retries };
+  return { seconds: elapsed, retries: result.retries, cpu: used };
 }
 
 interface Assembler {
@@ -189,7 +192,17 @@ async function pipeline(
   instances: number,
   expectedTraces: number,
   totalBytes: number,
-): Promise<Omit<PipelineRun, "spansPerSecond" | "windowSpansPerSecond" | "fractionOfCeiling">> {
+): Promise<
+  Omit<
+    PipelineRun,
+    | "round"
+    | "ceilings"
+    | "ceilingSpansPerSecond"
+    | "spansPerSecond"
+    | "windowSpansPerSecond"
+    | "fractionOfCeiling"
+  >
+> {
   const assemblers: Assembler[] = [];
   const id = `bench-${instances}-${randomBytes(3).toString("hex")}`;
   const stream = `DT_${id.replace(/-/g, "_").toUpperCase()}`;
@@ -218,6 +231,8 @@ async function pipeline(
     children.push(...others.map((o) => o.child));
     assemblers.push(first, ...others);
     const js = nc.jetstream();
+    const cpuAtStart = await Promise.all(assemblers.map((a) => processCpuSeconds(a.http)));
+    const cpu = await startCpuReading(es);
     const started = process.hrtime.bigint();
     // A few publishes in flight: all at once, their acks time out behind the payloads.
     let next = 0;
@@ -235,6 +250,10 @@ async function pipeline(
       const info = await jsm.consumers.info(stream, consumer);
       if (info.num_pending === 0 && info.num_ack_pending === 0 && info.ack_floor.stream_seq > 0) {
         const elapsed = seconds(started);
+        const cpuAtEnd = await Promise.all(assemblers.map((a) => processCpuSeconds(a.http)));
+        const used = await cpu.end(
+          cpuAtEnd.reduce((sum, at, i) => sum + at - (cpuAtStart[i] ?? 0), 0),
+        );
         await es.indices.refresh({ index: `${prefix}-traces` });
         const stored = (await es.count({ index: `${prefix}-traces` })).count;
         if (stored !== expectedTraces) {
@@ -252,8 +271,10 @@ async function pipeline(
           instances,
           seconds: elapsed,
           stageSeconds: stages,
+          cpu: used,
           tracesStored: stored,
-          redeliveries: info.num_redelivered,
+          // Deliveries beyond one per window (num_redelivered counts only pending ones).
+          redeliveries: info.delivered.consumer_seq - windows.length,
         };
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -279,6 +300,9 @@ async function main(): Promise<void> {
   const requests = Number(args.requests ?? (args.quick ? 600 : 6_000));
   const rate = Number(args.rate);
   const instancesList = (args.instances ?? "1,2").split(",").map(Number);
+  const rounds = Number(args.rounds ?? (args.quick ? 1 : 2));
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be a positive integer`);
   const loadAtStart = loadavg();
   log(`generating ${requests} requests at ${rate}/s`);
   const { spans } = workloadSpans({ requests, rate, seed: args.seed });
@@ -295,58 +319,68 @@ async function main(): Promise<void> {
     `${spans.length} spans in ${windows.length} windows (${windowSpans} with margins, largest ${Math.max(...sizes)} bytes)`,
   );
 
-  // The documents the assembler writes (and the engine time, in this process, for context).
+  // The documents the assembler writes, and for context the time this process takes to
+  // decode the window messages and assemble them (what the service's worker does).
   const indices = traceIndices(ASSEMBLED_PREFIX);
+  const messages = windows.map((w) => toBinary(SpanWindowSchema, w));
   const engineStarted = process.hrtime.bigint();
-  const assembled = windows.map((w) =>
-    assembleWindow(w, indices, { algorithm: "deeptrace", useObservedIds: false }),
+  const assembled = messages.map((m) =>
+    assembleWindow(decodeWindow(m), indices, { algorithm: "deeptrace", useObservedIds: false }),
   );
   const engineSeconds = seconds(engineStarted);
   const documents = assembled.flatMap((a) => a.documents);
   const expectedTraces = assembled.reduce((n, a) => n + a.summary.traces, 0);
   log(
-    `engine in this process: ${engineSeconds.toFixed(1)} s, ${documents.length} documents, ${expectedTraces} traces`,
+    `decode + engine + documents in this process: ${engineSeconds.toFixed(1)} s, ${documents.length} documents, ${expectedTraces} traces`,
   );
 
-  // The ceiling: the best of the bulk concurrency one instance uses and the total of two.
-  const ceilings = [];
-  for (const concurrency of [BULK.concurrency, BULK.concurrency * BULK.windows]) {
-    const c = await ceiling(
-      documents,
-      `dt-bench-ceiling-${randomBytes(3).toString("hex")}`,
-      concurrency,
-    );
-    log(`raw bulk, ${concurrency} requests in flight: ${c.seconds.toFixed(1)} s`);
-    ceilings.push({
-      concurrency,
-      ...c,
-      spansPerSecond: spans.length / c.seconds,
-      documentsPerSecond: documents.length / c.seconds,
-    });
-  }
-  const best = ceilings.reduce((a, b) => (b.spansPerSecond > a.spansPerSecond ? b : a));
-
+  // The machine is shared and its load drifts over minutes: each pipeline run gets its own
+  // ceiling, measured right before it, the best of the bulk requests in flight of one
+  // instance and of two; and every process count is measured `rounds` times, alternating.
   const nc = await connect({ servers: natsUrl });
   const runs: PipelineRun[] = [];
   try {
-    for (const instances of instancesList) {
-      const run = await pipeline(nc, windows, instances, expectedTraces, totalBytes);
-      const spansPerSecond = spans.length / run.seconds;
-      runs.push({
-        ...run,
-        spansPerSecond,
-        windowSpansPerSecond: windowSpans / run.seconds,
-        fractionOfCeiling: spansPerSecond / best.spansPerSecond,
-      });
-      log(
-        `${instances} instance(s): ${run.seconds.toFixed(1)} s, ${Math.round(spansPerSecond)} spans/s, ${((100 * spansPerSecond) / best.spansPerSecond).toFixed(0)}% of the ceiling`,
-      );
+    for (let round = 1; round <= rounds; round++) {
+      for (const instances of instancesList) {
+        const ceilings: CeilingRun[] = [];
+        for (const concurrency of [SERVICE.bulk_concurrency, SERVICE.bulk_concurrency * 2]) {
+          const c = await ceiling(
+            documents,
+            `dt-bench-ceiling-${randomBytes(3).toString("hex")}`,
+            concurrency,
+          );
+          log(
+            `raw bulk, ${concurrency} requests in flight: ${c.seconds.toFixed(1)} s; Elasticsearch CPU ${c.cpu.elasticsearchSeconds.toFixed(1)} s, machine ${(100 * c.cpu.machineBusy).toFixed(0)}% busy`,
+          );
+          ceilings.push({
+            concurrency,
+            ...c,
+            spansPerSecond: spans.length / c.seconds,
+            documentsPerSecond: documents.length / c.seconds,
+          });
+        }
+        const best = ceilings.reduce((a, b) => (b.spansPerSecond > a.spansPerSecond ? b : a));
+        const run = await pipeline(nc, windows, instances, expectedTraces, totalBytes);
+        const spansPerSecond = spans.length / run.seconds;
+        runs.push({
+          ...run,
+          round,
+          ceilings,
+          ceilingSpansPerSecond: best.spansPerSecond,
+          spansPerSecond,
+          windowSpansPerSecond: windowSpans / run.seconds,
+          fractionOfCeiling: spansPerSecond / best.spansPerSecond,
+        });
+        log(
+          `round ${round}, ${instances} instance(s): ${run.seconds.toFixed(1)} s, ${Math.round(spansPerSecond)} spans/s, ${((100 * spansPerSecond) / best.spansPerSecond).toFixed(0)}% of the ceiling; CPU s: Elasticsearch ${run.cpu.elasticsearchSeconds.toFixed(1)}, assemblers ${run.cpu.assemblerSeconds.toFixed(1)}, machine ${(100 * run.cpu.machineBusy).toFixed(0)}% busy`,
+        );
+      }
     }
   } finally {
     await nc.close();
   }
 
-  const results = {
+  const results: AssemblerBenchResults = {
     command: args.quick
       ? "node services/trace-assembler/dist/bench/assembler-bench.js --quick"
       : "npm run bench:assembler",
@@ -357,6 +391,7 @@ async function main(): Promise<void> {
       memoryBytes: totalmem(),
       node: process.version,
       loadAverageAtStart: loadAtStart,
+      loadAverageAtEnd: loadavg(),
     },
     code: engineState(),
     workload: {
@@ -373,12 +408,12 @@ async function main(): Promise<void> {
       traces: expectedTraces,
     },
     service: {
-      concurrency: BULK.windows,
-      bulkDocuments: BULK.documents,
-      bulkConcurrency: BULK.concurrency,
+      concurrency: SERVICE.concurrency,
+      bulkDocuments: SERVICE.bulk_documents,
+      bulkMaxBytes: SERVICE.bulk_max_bytes,
+      bulkConcurrency: SERVICE.bulk_concurrency,
     },
     engineInBenchProcess: { seconds: engineSeconds, spansPerSecond: spans.length / engineSeconds },
-    ceiling: { best: best.concurrency, runs: ceilings },
     pipeline: runs,
     target: TARGET,
   };
@@ -388,82 +423,11 @@ async function main(): Promise<void> {
   } else {
     mkdirSync(join(REPO, "docs/bench"), { recursive: true });
     writeFileSync(join(REPO, "docs/bench/assembler.json"), json);
-    writeFileSync(join(REPO, "docs/benchmarks-assembler.md"), markdown(results));
-    log("wrote docs/bench/assembler.json and docs/benchmarks-assembler.md");
+    const index = join(REPO, "docs/benchmarks.md");
+    writeFileSync(index, withAssemblerSection(readFileSync(index, "utf8"), results));
+    log("wrote docs/bench/assembler.json and the assembler section of docs/benchmarks.md");
   }
   await es.close();
-}
-
-function markdown(r: {
-  command: string;
-  date: string;
-  machine: {
-    cpus: number;
-    cpuModel: string;
-    memoryBytes: number;
-    node: string;
-    loadAverageAtStart: number[];
-  };
-  code: { commit: string; engineUncommitted: boolean };
-  workload: Record<string, number | string>;
-  engineInBenchProcess: { seconds: number; spansPerSecond: number };
-  ceiling: {
-    best: number;
-    runs: Array<{
-      concurrency: number;
-      seconds: number;
-      spansPerSecond: number;
-      documentsPerSecond: number;
-    }>;
-  };
-  pipeline: PipelineRun[];
-}): string {
-  const n = (x: number) => Math.round(x).toLocaleString("en-US");
-  const best = r.ceiling.runs.find((c) => c.concurrency === r.ceiling.best);
-  const lines = [
-    "# Trace-assembler benchmark",
-    "",
-    `Command: \`${r.command}\` (script: \`services/trace-assembler/src/bench/assembler-bench.ts\`, raw results: \`docs/bench/assembler.json\`).`,
-    "",
-    `Measured ${r.date} on this machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${(r.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${r.machine.node}; Elasticsearch and NATS on the same machine; load average at start ${r.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(" / ")} (other engineers' builds and tests were running).`,
-    "",
-    `Code: commit ${r.code.commit}${r.code.engineUncommitted ? ", with uncommitted engine changes in the working tree (the engine is being sped up in parallel; these numbers are for the engine as it was at this run)" : ""}.`,
-    "",
-    `Workload: ${n(Number(r.workload.requests))} generated requests at ${r.workload.rate}/s, ${n(Number(r.workload.spans))} spans, ${r.workload.windows} windows of ${r.workload.windowMs} ms with ${r.workload.marginMs} ms margins (${n(Number(r.workload.windowSpans))} spans with margins), ${n(Number(r.workload.documents))} documents (traces, spans, graph), ${n(Number(r.workload.traces))} traces. Spans/s below count distinct spans.`,
-    "",
-    "| Path | Seconds | Spans/s | Share of ceiling |",
-    "| --- | ---: | ---: | ---: |",
-    ...r.ceiling.runs.map(
-      (c) =>
-        `| Raw Elasticsearch bulk, ${c.concurrency} requests in flight (${n(c.documentsPerSecond)} docs/s) | ${c.seconds.toFixed(1)} | ${n(c.spansPerSecond)} | ${c.concurrency === r.ceiling.best ? "ceiling" : ""} |`,
-    ),
-    ...r.pipeline.map(
-      (p) =>
-        `| NATS -> engine -> Elasticsearch, ${p.instances} assembler process${p.instances > 1 ? "es" : ""} | ${p.seconds.toFixed(1)} | ${n(p.spansPerSecond)} | ${(100 * p.fractionOfCeiling).toFixed(0)}% |`,
-    ),
-    `| Engine alone, in the benchmark process (context) | ${r.engineInBenchProcess.seconds.toFixed(1)} | ${n(r.engineInBenchProcess.spansPerSecond)} | |`,
-    "",
-    "Where the pipeline's time went: wall time per stage from the service's processing histogram, summed over all windows and instances. Windows in hand overlap, and a window waits for the worker while the other window in hand is assembled, so the columns add up to more than the run took.",
-    "",
-    "| Processes | engine (decode + assembly on the worker, queueing included) | revision check | write (bulk + marker) | total per window, summed |",
-    "| ---: | ---: | ---: | ---: | ---: |",
-    ...r.pipeline.map(
-      (p) =>
-        `| ${p.instances} | ${(p.stageSeconds.engine ?? 0).toFixed(1)} | ${(p.stageSeconds.check ?? 0).toFixed(1)} | ${(p.stageSeconds.write ?? 0).toFixed(1)} | ${(p.stageSeconds.total ?? 0).toFixed(1)} |`,
-    ),
-    "",
-    `Target: at least ${100 * TARGET}% of the ceiling (${n((best?.spansPerSecond ?? 0) * TARGET)} spans/s).`,
-    "",
-    ...r.pipeline.map((p) =>
-      p.fractionOfCeiling >= TARGET
-        ? `- ${p.instances} process${p.instances > 1 ? "es" : ""}: met (${(100 * p.fractionOfCeiling).toFixed(0)}%).`
-        : `- ${p.instances} process${p.instances > 1 ? "es" : ""}: MISSED by ${(100 * (TARGET - p.fractionOfCeiling)).toFixed(0)} percentage points (${(100 * p.fractionOfCeiling).toFixed(0)}% of the ceiling).`,
-    ),
-    "",
-    "Each pipeline run starts the assembler processes on a fresh stream, publishes every window at once and measures from the first publish to the last acknowledgement; the trace index then holds exactly the traces the engine emits for the workload. The ceiling writes the same documents with the service's bulk settings straight to fresh indices, without NATS and without the engine.",
-    "",
-  ];
-  return lines.join("\n");
 }
 
 await main();

@@ -1,16 +1,21 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Consumer, ConsumerMessages, JsMsg } from "nats";
+import type { JsMsg, NatsConnection } from "nats";
 import type { Logger } from "pino";
 import type { DeadLetterReason, UndeliverableMessage } from "./dead-letters.js";
+import { WindowPulls } from "./window-pulls.js";
 
 /** What the consumer does with one message; resolves once everything it wrote is stored. */
 export type WindowHandler = (msg: JsMsg, signal: AbortSignal) => Promise<void>;
 
 export interface WindowConsumerOptions {
+  stream: string;
+  /** The shared durable pull consumer. */
+  consumer: string;
   /** Windows handled at the same time by this instance. */
   concurrency: number;
   /** How long one pull request waits on the server before the client renews it. */
   pullExpiresMs: number;
+  /** How long a confirmed ack waits for the server's answer. */
+  ackTimeoutMs: number;
   inProgressIntervalMs: number;
   nakDelayMs: number;
   /** Deliveries after which a failing message is dead-lettered (the consumer's max_deliver). */
@@ -35,15 +40,16 @@ export interface WindowConsumerOptions {
 }
 
 /**
- * Takes windows from the shared durable consumer, so instances split the work, through one
- * long-lived `consume()`: its subscription outlives every pull request, so a window that
- * arrives as a request expires is still received (a `next()` per window dropped it, and it
- * came back only after ack_wait with one delivery spent).
+ * Takes windows from the shared durable consumer, so instances split the work. It requests
+ * exactly as many windows as it has free slots (`concurrency`) through `WindowPulls`, whose
+ * inbox outlives every pull request, so a window that arrives as a request expires is still
+ * received (a `next()` per window dropped it, and it came back only after ack_wait with one
+ * delivery spent).
  *
- * At most `concurrency` windows are in hand. Each pull asks for one message, and the client
- * library sends the next pull only when this loop asks for the next message, which it does
- * only with a free slot; so no window waits unattended in a client buffer while its ack_wait
- * runs. Every window in hand gets in-progress acks from the moment it is received.
+ * Every window the consumer holds gets in-progress acks from the moment it arrives until it
+ * is settled. A window that arrives while every slot is busy (it answers a request that was
+ * written off as lost) waits for a slot with in-progress acks too, so a long Elasticsearch
+ * stall never lets ack_wait hand a window this instance still holds to another instance.
  *
  * Each window is settled explicitly: ack (confirmed by the server) only after the handler
  * resolved, i.e. after Elasticsearch stored every document; nak with a delay on failure; on
@@ -54,79 +60,86 @@ export class WindowConsumer {
   private stopping = false;
   private readonly abort = new AbortController();
   private readonly inHand = new Set<Promise<void>>();
-  private slotFreed: (() => void) | undefined;
-  private messages: ConsumerMessages | undefined;
-  private loop: Promise<void> = Promise.resolve();
+  /** Windows received while every slot was busy, oldest first, with their in-progress acks. */
+  private readonly waiting: Array<{ msg: JsMsg; heartbeat: ReturnType<typeof setInterval> }> = [];
+  private readonly pulls: WindowPulls;
 
   constructor(
-    private readonly consumer: Consumer,
+    nc: NatsConnection,
     private readonly handler: WindowHandler,
     private readonly options: WindowConsumerOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.pulls = new WindowPulls(
+      nc,
+      {
+        stream: options.stream,
+        consumer: options.consumer,
+        expiresMs: options.pullExpiresMs,
+        ackTimeoutMs: options.ackTimeoutMs,
+      },
+      (msg) => this.received(msg),
+      () => this.requestFreeSlots(),
+      logger,
+    );
+  }
 
   start(): void {
-    this.loop = this.run();
+    this.pulls.start();
+    this.requestFreeSlots();
   }
 
   /**
-   * Stops pulling (messages the client library already received are handed back with a nak,
-   * without delay), lets the windows in hand finish for up to `graceMs`, then aborts them
-   * (they are nacked, so another instance takes them at once) and waits for all of them.
+   * Stops requesting windows and hands back (nak, no delay) every window not in hand yet,
+   * including any that arrives for a request still open; lets the windows in hand finish for
+   * up to `graceMs`, then aborts them (they are nacked, so another instance takes them at
+   * once) and waits for all of them.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.messages?.stop();
-    this.slotFreed?.();
+    for (const { msg, heartbeat } of this.waiting.splice(0)) {
+      clearInterval(heartbeat);
+      msg.nak();
+    }
     const timer = setTimeout(() => this.abort.abort(), graceMs);
-    await this.loop;
-    await Promise.all(this.inHand);
+    // No window joins those in hand from now on (arrivals are handed back).
+    await Promise.all([this.pulls.stop(), ...this.inHand]);
     clearTimeout(timer);
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        const messages = await this.consumer.consume({
-          max_messages: 1,
-          expires: this.options.pullExpiresMs,
-        });
-        this.messages = messages;
-        // stop() may have run while consume() was being set up.
-        if (this.stopping) messages.stop();
-        for await (const msg of messages) {
-          if (this.stopping) {
-            msg.nak();
-            continue;
-          }
-          this.take(msg);
-          while (this.inHand.size >= this.options.concurrency && !this.stopping) {
-            await new Promise<void>((resolve) => {
-              this.slotFreed = resolve;
-            });
-          }
-        }
-      } catch (error) {
-        if (this.stopping) break;
-        this.logger.warn({ err: error }, "consuming windows failed; consuming again");
-        await sleep(1_000);
-      }
-    }
+  private requestFreeSlots(): void {
+    if (this.stopping) return;
+    this.pulls.want(Math.max(0, this.options.concurrency - this.inHand.size - this.waiting.length));
   }
 
-  private take(msg: JsMsg): void {
+  private received(msg: JsMsg): void {
+    if (this.stopping) {
+      msg.nak();
+      return;
+    }
     this.options.events?.received?.(msg);
     this.logger.debug(
       { seq: msg.info.streamSequence, deliveries: msg.info.redeliveryCount },
       "window received",
     );
-    const heartbeat = setInterval(() => msg.working(), this.options.inProgressIntervalMs);
+    if (this.inHand.size < this.options.concurrency) {
+      this.take(msg, this.heartbeat(msg));
+      return;
+    }
+    this.waiting.push({ msg, heartbeat: this.heartbeat(msg) });
+  }
+
+  private heartbeat(msg: JsMsg): ReturnType<typeof setInterval> {
+    return setInterval(() => msg.working(), this.options.inProgressIntervalMs);
+  }
+
+  private take(msg: JsMsg, heartbeat: ReturnType<typeof setInterval>): void {
     const settled: Promise<void> = this.settle(msg).finally(() => {
       clearInterval(heartbeat);
       this.inHand.delete(settled);
-      const freed = this.slotFreed;
-      this.slotFreed = undefined;
-      freed?.();
+      const next = this.stopping ? undefined : this.waiting.shift();
+      if (next) this.take(next.msg, next.heartbeat);
+      else this.requestFreeSlots();
     });
     this.inHand.add(settled);
   }

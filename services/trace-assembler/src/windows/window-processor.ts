@@ -1,15 +1,11 @@
-import { fromBinary } from "@bufbuild/protobuf";
 import { type BulkDocument, serializeDocument } from "@deeptrace/shared/elastic/bulk-writer";
 import type { TraceIndices } from "@deeptrace/shared/elastic/index-templates";
-import {
-  type Span,
-  type SpanWindow,
-  SpanWindowSchema,
-} from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import type { Span, SpanWindow } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { LinkKind, type Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { graphDocuments, windowGraph } from "../documents/graph-documents.js";
 import { spanDocument, traceDocument } from "../documents/trace-documents.js";
 import { type Algorithm, assemble } from "../engine/assemble.js";
+import { decodeSpanWindow } from "./span-window-decoder.js";
 
 /** A message that can never become a window (it does not decode, or its bounds are wrong). */
 export class InvalidWindowError extends Error {
@@ -42,7 +38,7 @@ export interface AssembledWindow {
 export function decodeWindow(data: Uint8Array): SpanWindow {
   let window: SpanWindow;
   try {
-    window = fromBinary(SpanWindowSchema, data);
+    window = decodeSpanWindow(data);
   } catch (error) {
     throw new InvalidWindowError(`not a SpanWindow: ${(error as Error).message}`);
   }
@@ -88,7 +84,7 @@ export function assembleWindow(
       index: indices.traces,
       id: trace.traceId,
       version: window.revision,
-      source: serializeDocument(traceDocument(trace, ref, now)),
+      source: JSON.stringify(traceDocument(trace, ref, now)),
     });
     orphanSpans += trace.completeness?.orphanCount ?? 0;
     lateSpans += trace.completeness?.lateSpanCount ?? 0;
@@ -98,9 +94,7 @@ export function assembleWindow(
         index: indices.spans,
         id: link.spanId,
         version: window.revision,
-        source: serializeDocument(
-          spanDocument(link, spansById.get(link.spanId), trace.traceId, ref),
-        ),
+        source: JSON.stringify(spanDocument(link, spansById.get(link.spanId), trace.traceId, ref)),
       });
     }
   }

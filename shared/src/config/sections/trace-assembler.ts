@@ -28,7 +28,10 @@ export function traceAssemblerSection(f: ConfigFields) {
       .int()
       .positive()
       .default(8 * 1024 * 1024),
-    /** Bulk requests of one window sent at the same time. */
+    /**
+     * Bulk requests this instance has in flight at once, over all windows in hand (windows
+     * queue for them in the order they started writing).
+     */
     bulk_concurrency: z.number().int().min(1).max(16).default(2),
     /** First back-off after a 429 or transient error; doubles per attempt, with full jitter. */
     retry_initial_ms: f.positiveMs.default(200),
