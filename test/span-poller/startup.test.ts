@@ -2,7 +2,7 @@ import { connect, StorageType } from "nats";
 import { afterEach, describe, expect, it } from "vitest";
 import { esUrl, natsUrl } from "../support/infrastructure.js";
 import { type RunningService, startService } from "../support/service-process.js";
-import { TcpGate } from "../trace-assembler/support/tcp-gate.js";
+import { TcpGate } from "../support/tcp-gate.js";
 import {
   eventually,
   pollerClient,

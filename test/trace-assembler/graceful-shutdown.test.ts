@@ -7,6 +7,7 @@ import {
 } from "../../services/trace-assembler/src/bench/workload-windows.js";
 import { esUrl } from "../support/infrastructure.js";
 import type { RunningService } from "../support/service-process.js";
+import { TcpGate } from "../support/tcp-gate.js";
 import {
   allDocuments,
   cleanUp,
@@ -21,7 +22,6 @@ import {
   waitForLog,
   writeConfig,
 } from "./support/harness.js";
-import { TcpGate } from "./support/tcp-gate.js";
 
 const es = elasticClient();
 let nc: NatsConnection;
