@@ -15,12 +15,12 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
-import { ingestDocuments, SpanIngestor } from "@deeptrace/shared/spans/ingest";
+import { ingestTable, SpanTableIngestor } from "@deeptrace/shared/spans/ingest";
+import type { SpanTable } from "@deeptrace/shared/spans/span-table";
 import { createWorkload } from "@deeptrace/shared/workload/generator";
 import type { WorkloadOptions } from "@deeptrace/shared/workload/options";
 import type { TopologyName } from "@deeptrace/shared/workload/topology";
-import { type Algorithm, assemble } from "../engine/assemble.js";
+import { type Algorithm, assembleTable } from "../engine/assemble.js";
 import {
   type GroundTruth,
   groundTruthFromObservedIds,
@@ -158,11 +158,12 @@ function generate(options: Partial<WorkloadOptions>, withTruth = true): Generate
  */
 function steadyState(
   truth: GroundTruth,
-  spans: readonly Span[],
+  spans: SpanTable,
   warmup: number,
 ): { truth: GroundTruth; scored: number; left: number } {
   const startOf = new Map<string, bigint>();
-  for (const s of spans) startOf.set(s.spanId, s.startTimeNs);
+  for (let r = 0; r < spans.length; r++)
+    startOf.set(spans.spanId[r] as string, spans.startNs[r] as bigint);
   const roots: { request: string; start: bigint; spanId: string }[] = [];
   for (const [spanId, parent] of truth.parentOf ?? []) {
     const start = startOf.get(spanId);
@@ -189,12 +190,12 @@ function steadyState(
 }
 
 function reconstruct(g: Generated, algorithm: Algorithm) {
-  const ingest = ingestDocuments(g.hits, {
+  const ingest = ingestTable(g.hits, {
     format: "agent",
     index: "spans",
     clockOffsetsNs: g.offsets,
   });
-  return { ingest, result: assemble(ingest.spans, { algorithm }) };
+  return { ingest, result: assembleTable(ingest.table, { algorithm }) };
 }
 
 function runAccuracy(
@@ -228,7 +229,7 @@ function runAccuracy(
           const t0 = performance.now();
           const { ingest, result } = reconstruct(g, algorithm);
           const seconds = (performance.now() - t0) / 1000;
-          steady ??= steadyState(truth, ingest.spans, warmupFor(concurrency));
+          steady ??= steadyState(truth, ingest.table, warmupFor(concurrency));
           results[algorithm] = scoreOf(score(result.traces, steady.truth), seconds);
           allRequests[algorithm] = scoreOf(score(result.traces, truth), seconds);
         }
@@ -289,11 +290,11 @@ function runReal(path: string, log: (s: string) => void): BenchResults["real"] {
   ];
   for (const [name, algorithm, maskPropagatedIds] of runs) {
     const t0 = performance.now();
-    const ingest = ingestDocuments(parsed.spans, { format: "pairs", index: "rps100-spans" });
-    const result = assemble(ingest.spans, { algorithm, maskPropagatedIds });
+    const ingest = ingestTable(parsed.spans, { format: "pairs", index: "rps100-spans" });
+    const result = assembleTable(ingest.table, { algorithm, maskPropagatedIds });
     const seconds = (performance.now() - t0) / 1000;
-    const report = score(result.traces, groundTruthFromObservedIds(ingest.spans));
-    spans = ingest.spans.length;
+    const report = score(result.traces, groundTruthFromObservedIds(ingest.table));
+    spans = ingest.table.length;
     rejected = ingest.rejected;
     results[name] = {
       e2e: round(report.e2e.accuracy),
@@ -316,7 +317,9 @@ function throughputChild(target: number, algorithm: Algorithm): void {
   for (const _ of pilot.spans()) pilotSpans++;
   const requests = Math.max(1, Math.round((target * 2000) / pilotSpans));
   const g = generate({ topology: "mixed", concurrency: 500, requests, seed: 1 }, true);
-  const truth = parseGroundTruth(g.truthLines);
+  // Kept as one string while timed (a million-entry Map would be marked by every collection
+  // of the timed run) and parsed once the run is over.
+  const truthText = g.truthLines.join("\n");
   g.truthLines.length = 0;
   // The input as the CLI reads it: NDJSON lines, each parsed and then let go.
   const lines = g.hits.map((h) => JSON.stringify(h));
@@ -325,17 +328,20 @@ function throughputChild(target: number, algorithm: Algorithm): void {
   (globalThis as { gc?: () => void }).gc?.();
   const afterInput = process.memoryUsage();
   const t0 = performance.now();
-  const ingestor = new SpanIngestor({ format: "agent", index: "spans", clockOffsetsNs: g.offsets });
+  const ingestor = new SpanTableIngestor(
+    { format: "agent", index: "spans", clockOffsetsNs: g.offsets },
+    lines.length,
+  );
   for (let k = 0; k < lines.length; k++) {
     ingestor.add(JSON.parse(lines[k] as string), k);
     lines[k] = "";
   }
   const ingest = ingestor.finish();
   const t1 = performance.now();
-  const result = assemble(ingest.spans, { algorithm });
+  const result = assembleTable(ingest.table, { algorithm });
   const t2 = performance.now();
   const afterRun = process.memoryUsage();
-  const report = score(result.traces, truth);
+  const report = score(result.traces, parseGroundTruth(truthText.split("\n")));
   const run: ThroughputRun = {
     targetSpans: target,
     algorithm,
@@ -468,7 +474,7 @@ async function runThroughput(
       sizes,
       workload: "mixed topology, 500 in flight, transaction fields on, 3 hosts, seed 1",
       measured:
-        "NDJSON lines of Elasticsearch hits in memory -> JSON.parse + SpanIngestor (each line let go once parsed, as the CLI's stream does) -> assemble() -> trace documents; input generation not timed",
+        "NDJSON lines of Elasticsearch hits in memory -> JSON.parse + SpanTableIngestor (each line let go once parsed, as the CLI's stream does) -> assembleTable() -> trace documents; input generation and ground-truth parsing not timed",
       pinnedToOneCore: pin.length > 0,
       maxOldSpaceMb: heapMb,
     },

@@ -25,8 +25,8 @@ import { parseArgs } from "node:util";
 import { toJsonString } from "@bufbuild/protobuf";
 import { TraceSchema } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { SPAN_FORMATS, type SpanFormat } from "@deeptrace/shared/spans/format-detect";
-import { SpanIngestor } from "@deeptrace/shared/spans/ingest";
-import { type Algorithm, assemble } from "../engine/assemble.js";
+import { SpanTableIngestor } from "@deeptrace/shared/spans/ingest";
+import { type Algorithm, type AssembleResult, assembleTable } from "../engine/assemble.js";
 import {
   type GroundTruth,
   groundTruthFromObservedIds,
@@ -134,10 +134,7 @@ async function readClockOffsets(path: string): Promise<Map<string, bigint>> {
   return offsets;
 }
 
-async function writeTraces(
-  path: string,
-  traces: ReturnType<typeof assemble>["traces"],
-): Promise<void> {
+async function writeTraces(path: string, traces: AssembleResult["traces"]): Promise<void> {
   const out = createWriteStream(path, "utf8");
   const failed = new Promise<never>((_, reject) => out.on("error", reject));
   const write = async () => {
@@ -162,7 +159,7 @@ async function run(argv: string[]): Promise<number> {
 
   const t0 = performance.now();
   const index = basename(args.input, extname(args.input));
-  const ingestor = new SpanIngestor({ format: args.format, index, clockOffsetsNs });
+  const ingestor = new SpanTableIngestor({ format: args.format, index, clockOffsetsNs });
   try {
     await readDocuments(args.input, ingestor);
   } catch (err) {
@@ -171,7 +168,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const ingest = ingestor.finish();
   const t1 = performance.now();
-  const result = assemble(ingest.spans, {
+  const result = assembleTable(ingest.table, {
     algorithm: args.algo,
     useObservedIds: args.observedIds,
     maskPropagatedIds: args.maskPropagatedIds,
@@ -181,7 +178,7 @@ async function run(argv: string[]): Promise<number> {
   const t3 = performance.now();
 
   if (args.report) {
-    let truth: GroundTruth = groundTruthFromObservedIds(ingest.spans);
+    let truth: GroundTruth = groundTruthFromObservedIds(ingest.table);
     if (args.groundTruth) {
       try {
         truth = parseGroundTruth((await readFile(args.groundTruth, "utf8")).split("\n"));

@@ -16,9 +16,10 @@
  * span whose candidate parents include exactly the spans carrying its id is linked to the
  * earliest of them (link kind OBSERVED) before the algorithm runs on the rest.
  */
-import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import type { ObservedId, Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type { ServiceGraph, Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { groundTruthId } from "@deeptrace/shared/spans/observed-ids";
+import { type SpanTable, spanTableFromSpans } from "@deeptrace/shared/spans/span-table";
 import { assembleTraces } from "./assembly.js";
 import { findCandidates } from "./candidates.js";
 import { type CrossLinkResult, type CrossLinkStats, crossLinks } from "./cross-links.js";
@@ -116,10 +117,18 @@ export interface AssembleResult {
   parents: Map<string, string>;
 }
 
+/** Assemble protobuf Spans (the service path): a SpanTable over them, then assembleTable. */
 export function assemble(spans: readonly Span[], options: AssembleOptions): AssembleResult {
+  return assembleTable(spanTableFromSpans(spans), options);
+}
+
+/** Assemble the spans of a table (the batch path builds the table without Span messages). */
+export function assembleTable(table: SpanTable, options: AssembleOptions): AssembleResult {
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const t0 = performance.now();
-  const model = buildModel(spans);
+  const model = buildModel(table);
+  const { reqPayload, spanId } = table;
+  const { row } = model;
   const links = new Links(model.n);
   const t1 = performance.now();
 
@@ -127,7 +136,10 @@ export function assemble(spans: readonly Span[], options: AssembleOptions): Asse
     skewToleranceNs: tuning.skewToleranceNs,
     residualToleranceNs: tuning.residualToleranceNs,
     similarity: (e, g) =>
-      prefixSimilarity((model.spans[e] as Span).reqPayload, (model.spans[g] as Span).reqPayload),
+      prefixSimilarity(
+        reqPayload[row[e] as number] as string,
+        reqPayload[row[g] as number] as string,
+      ),
   });
   const suspectResponses = checkResponses(model, links, skewOf);
   const t2 = performance.now();
@@ -167,7 +179,10 @@ export function assemble(spans: readonly Span[], options: AssembleOptions): Asse
       if (model.direction[i] === 2) unlinkedEgress++;
       else unlinkedIngress++;
     }
-    parents.set((model.spans[i] as Span).spanId, p >= 0 ? (model.spans[p] as Span).spanId : "");
+    parents.set(
+      spanId[row[i] as number] as string,
+      p >= 0 ? (spanId[row[p] as number] as string) : "",
+    );
   }
   return {
     traces: assembly.traces,
@@ -215,9 +230,10 @@ function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult[
   for (let g = 0; g < model.n; g++) {
     const e = links.parent[g] as number;
     if (e < 0 || links.kind[g] !== LINK_CROSS || model.direction[e] !== EGRESS) continue;
-    const caller = model.spans[e] as Span;
-    const callee = model.spans[g] as Span;
-    if (!capturesDisagree(caller.respPayload, callee.respPayload)) continue;
+    const { respPayload } = model.table;
+    const callerResponse = respPayload[model.row[e] as number] as string;
+    const calleeResponse = respPayload[model.row[g] as number] as string;
+    if (!capturesDisagree(callerResponse, calleeResponse)) continue;
     // The side that waited longer got a later response than its own. When that is the
     // callee, the caller's capture is fine.
     const calleeEnd = (model.end[g] as number) - skewOf(e, g);
@@ -243,12 +259,13 @@ function payloadTokens(model: SpanModel, options: TokenOptions): SpanTokens {
   }
   const members: number[] = [];
   for (let i = 0; i < model.n; i++) if (has[process[i] as number] === 3) members.push(i);
+  const { reqPayload, respPayload } = model.table;
   return spanTokens(
     model.n,
     members,
     (i) => {
-      const s = model.spans[i] as Span;
-      return [s.reqPayload, model.suspectResponse[i] ? "" : s.respPayload];
+      const r = model.row[i] as number;
+      return [reqPayload[r] as string, model.suspectResponse[i] ? "" : (respPayload[r] as string)];
     },
     options,
   );
@@ -265,7 +282,7 @@ function linkObserved(model: SpanModel, links: Links, fixed: Int32Array): void {
     open.clear();
     for (let m = byProcess.offsets[p] as number; m < (byProcess.offsets[p + 1] as number); m++) {
       const i = byProcess.members[m] as number;
-      const id = groundTruthId((model.spans[i] as Span).observedIds);
+      const id = groundTruthId(model.table.observedIds[model.row[i] as number] as ObservedId[]);
       if (id === undefined) continue;
       const list = open.get(id);
       if (direction[i] === INGRESS) {

@@ -6,7 +6,6 @@
  * Calls to components that are not traced (no callee span) are not edges: there is no
  * service identity on the other end to draw them to.
  */
-import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type {
   LatencyStats,
   ServiceEdge,
@@ -27,7 +26,9 @@ export function serviceGraph(
   links: Links,
   members: readonly Int32Array[],
 ): ServiceGraph {
-  const { spans, start, end } = model;
+  const { start, end, row, table } = model;
+  const { strings } = table;
+  const serviceOf = (i: number) => strings[table.service[row[i] as number] as number] as string;
   const nodes = new Map<string, Tally>();
   const nodeLatency = new Map<string, number[]>();
   const edges = new Map<string, Tally & { source: string; target: string; protocol: string }>();
@@ -35,30 +36,33 @@ export function serviceGraph(
   let last = Number.NEGATIVE_INFINITY;
   for (const ids of members) {
     for (const i of ids) {
-      const s = spans[i] as Span;
+      const service = serviceOf(i);
+      const failed = table.error[row[i] as number] === 1;
       const d = (end[i] as number) - (start[i] as number);
       if ((start[i] as number) < first) first = start[i] as number;
       if ((end[i] as number) > last) last = end[i] as number;
-      let node = nodes.get(s.service);
+      let node = nodes.get(service);
       if (!node) {
         node = { spans: 0, errors: 0, durations: [] };
-        nodes.set(s.service, node);
-        nodeLatency.set(s.service, []);
+        nodes.set(service, node);
+        nodeLatency.set(service, []);
       }
       node.spans++;
-      if (s.error) node.errors++;
+      if (failed) node.errors++;
       if (model.direction[i] === INGRESS) node.durations.push(d);
-      else (nodeLatency.get(s.service) as number[]).push(d);
+      else (nodeLatency.get(service) as number[]).push(d);
       const p = links.parent[i] as number;
       if (p >= 0 && links.kind[i] === LINK_CROSS) {
-        const caller = spans[p] as Span;
-        const key = `${caller.service}\0${s.service}\0${caller.protocol}`;
+        const callerRow = row[p] as number;
+        const caller = serviceOf(p);
+        const protocol = strings[table.protocol[callerRow] as number] as string;
+        const key = `${caller}\0${service}\0${protocol}`;
         let edge = edges.get(key);
         if (!edge) {
           edge = {
-            source: caller.service,
-            target: s.service,
-            protocol: caller.protocol,
+            source: caller,
+            target: service,
+            protocol,
             spans: 0,
             errors: 0,
             durations: [],
@@ -66,7 +70,7 @@ export function serviceGraph(
           edges.set(key, edge);
         }
         edge.spans++;
-        if (caller.error || s.error) edge.errors++;
+        if (table.error[callerRow] === 1 || failed) edge.errors++;
         edge.durations.push((end[p] as number) - (start[p] as number));
       }
     }
