@@ -8,6 +8,12 @@
 # DEEPTRACE_SSH_MODE=loopback, each host is an sshd bound to 127.0.77.1N instead (port
 # DEEPTRACE_SSH_LOOPBACK_PORT, default 22) and reaches the services at 127.0.0.1.
 #
+# Real hosts booted at different times, so their monotonic clocks (the clock the agents
+# stamp spans with) differ: host N's sshd, and so everything started over SSH there, runs
+# in its own time namespace whose monotonic and boot-time clocks are shifted by
+# host_clock_shift N seconds (host 1 by none). Where time namespaces are unavailable every
+# shift is 0; ssh-hosts.json records the shift in effect (clockShiftNs).
+#
 # All hosts share this machine's filesystem and users: the user dtagent logs in with the
 # ed25519 key $DEEPTRACE_CACHE/ssh/id_ed25519 or with the password in the 0600 file
 # $DEEPTRACE_CACHE/ssh/dtagent.password, and may use sudo with that password only.
@@ -149,6 +155,19 @@ else
   port="${DEEPTRACE_SSH_LOOPBACK_PORT:-22}"
 fi
 
+# --- clocks ---------------------------------------------------------------------------
+# Host 1 keeps this machine's clock; host 2 "booted" about 2 days earlier, host 3 about 8
+# (odd seconds, so no two offsets are a round number apart).
+host_clock_shift() {
+  echo $((($1 - 1) * ($1 - 1) * 172800 + ($1 - 1) * 1234))
+}
+time_namespaces=false
+if unshare --time --monotonic 1 --boottime 1 true 2>/dev/null; then
+  time_namespaces=true
+else
+  info "time namespaces are unavailable: every test host keeps this machine's monotonic clock"
+fi
+
 # --- one sshd per host ----------------------------------------------------------------
 install -d -m 0755 /run/sshd # sshd's privilege separation directory
 known_hosts="$SSH_DIR/known_hosts"
@@ -158,12 +177,15 @@ for i in $(seq 1 "$SSH_HOST_COUNT"); do
   name="dt-host$i" ip_addr="$(host_ip "$i")" dir="$SSH_DIR/hosts/dt-host$i"
   config="$(sshd_config "$i")" pid_file="$(sshd_pid_file "$i")" log="$DT_LOGS/sshd-$name.log"
   mkdir -p "$dir"
+  shift_s=0
+  [[ "$time_namespaces" == true ]] && shift_s="$(host_clock_shift "$i")"
   host_key="$dir/ssh_host_ed25519_key"
   if [[ ! -s "$host_key" ]]; then
     ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$host_key" || die "could not generate the host key of $name"
   fi
   cat >"$config.new" <<CONF
 # Written by deeptrace scripts/infra/setup-ssh-hosts.sh for the test host $name.
+# Monotonic clock shift of this host (time namespace): $shift_s s
 ListenAddress $ip_addr:$port
 HostKey $host_key
 PidFile $pid_file
@@ -190,8 +212,10 @@ CONF
     mv -f "$config.new" "$config"
     netns_exec=()
     [[ "$mode" == netns ]] && netns_exec=(ip netns exec "$name")
-    info "starting sshd for $name on $ip_addr:$port"
-    "${netns_exec[@]}" /usr/sbin/sshd -f "$config" -E "$log" 9>&- ||
+    time_exec=()
+    ((shift_s != 0)) && time_exec=(unshare --time --monotonic "$shift_s" --boottime "$shift_s")
+    info "starting sshd for $name on $ip_addr:$port (monotonic clock shifted by ${shift_s}s)"
+    "${netns_exec[@]}" "${time_exec[@]}" /usr/sbin/sshd -f "$config" -E "$log" 9>&- ||
       die "sshd for $name failed to start (log: $log)"
     for _ in $(seq 1 50); do
       [[ "$(tcp_greeting "$ip_addr" "$port")" == SSH-2.0-* ]] && break
@@ -216,9 +240,9 @@ CONF
     --arg name "$name" --arg ip "$ip_addr" --argjson port "$port" --arg fp "$fingerprint" \
     --arg kh "$known_hosts" --arg user "$SSH_USER" --arg key "$client_key" \
     --arg pw "$password_file" --arg ns "$([[ "$mode" == netns ]] && echo "$name")" \
-    --arg link "$([[ "$mode" == netns ]] && echo "dt-h$i")" \
+    --arg link "$([[ "$mode" == netns ]] && echo "dt-h$i")" --arg shift "$((shift_s * 1000000000))" \
     '. + [{name: $name, ip: $ip, port: $port, hostKeyFingerprint: $fp, knownHostsPath: $kh,
-           user: $user, privateKeyPath: $key, passwordFile: $pw,
+           user: $user, privateKeyPath: $key, passwordFile: $pw, clockShiftNs: $shift,
            netns: (if $ns == "" then null else $ns end),
            link: (if $link == "" then null else $link end)}]' <<<"$hosts_json")"
 done

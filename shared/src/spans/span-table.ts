@@ -69,7 +69,8 @@ export class SpanTableBuilder {
   private length = 0;
   private readonly ids = new Map<string, number>();
   private readonly strings: string[] = [];
-  private readonly observedSets = new Map<string, ObservedId[]>();
+  /** Shared id arrays: by kind, then value (one id), or "", then all ids (several). */
+  private readonly observedSets = new Map<string, Map<string, ObservedId[]>>();
   private readonly spanId: string[] = [];
   private readonly reqPayload: string[] = [];
   private readonly respPayload: string[] = [];
@@ -287,10 +288,19 @@ export class SpanTableBuilder {
   /** Spans carrying the same ids share one array (the ids of one request repeat on every hop). */
   private observedSet(ids: ObservedId[]): ObservedId[] {
     if (ids.length === 0) return NO_IDS;
-    const key = ids.map((o) => `${o.kind}\0${o.value}`).join("\0");
-    const known = this.observedSets.get(key);
+    const key =
+      ids.length === 1
+        ? (ids[0] as ObservedId).value
+        : JSON.stringify(ids.map((o) => [o.kind, o.value]));
+    const kind = ids.length === 1 ? (ids[0] as ObservedId).kind : "";
+    let sets = this.observedSets.get(kind);
+    if (!sets) {
+      sets = new Map();
+      this.observedSets.set(kind, sets);
+    }
+    const known = sets.get(key);
     if (known) return known;
-    this.observedSets.set(key, ids);
+    sets.set(key, ids);
     return ids;
   }
 }

@@ -12,6 +12,7 @@
 import { Direction } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type { SpanTable } from "@deeptrace/shared/spans/span-table";
 import { NO_CONNECTION } from "@deeptrace/shared/spans/span-table";
+import { TupleIds } from "./tuple-ids.js";
 
 export const INGRESS = 1;
 export const EGRESS = 2;
@@ -63,22 +64,6 @@ export interface SpanModel {
     agent: number;
     service: number;
   };
-}
-
-/** Ids by first appearance, for keys built from the table's columns. */
-class Interner {
-  private readonly ids = new Map<string | number, number>();
-  id(key: string | number): number {
-    let v = this.ids.get(key);
-    if (v === undefined) {
-      v = this.ids.size;
-      this.ids.set(key, v);
-    }
-    return v;
-  }
-  get size(): number {
-    return this.ids.size;
-  }
 }
 
 /** Ids by first appearance for a column of table string ids. */
@@ -136,43 +121,66 @@ export function buildModel(table: SpanTable): SpanModel {
   const service = new Int32Array(n);
   const reqSize = new Float64Array(n);
   const respSize = new Float64Array(n);
-  const processes = new Interner();
+  // Tuples are interned a field at a time (each step's id is the next step's prefix); only
+  // the last step's ids are kept, assigned in canonical order like every other id.
+  const S = strings.length + 1;
+  const U32 = 2 ** 32;
+  const agentHost = new TupleIds();
+  const processes = new TupleIds();
   const endpoints = new StringIds(strings.length);
-  const connections = new Interner();
-  const serverKeys = new Interner();
-  const downstreams = new Interner();
+  const protocolIp = new TupleIds();
+  const protocolIpPort = new TupleIds();
+  const connectionHalf = new TupleIds();
+  const protocolPort = new TupleIds();
+  const connections = new TupleIds();
+  const serverKeys = new TupleIds();
+  const downstreams = new TupleIds();
   const agents = new StringIds(strings.length);
   const services = new StringIds(strings.length);
   // Protocols compare case-insensitively: one id per lower-cased protocol.
-  const lowerProtocols = new Interner();
-  const lowerOf = new Map<number, number>();
-  // A span without a connection reads as server address "" (as the Span's absent connection did).
-  const emptyString = strings.indexOf("");
+  const lowerIds = new Map<string, number>();
+  const lowerOf = new Int32Array(strings.length).fill(-1);
+  // A span without a connection reads as server address "" (as the Span's absent connection
+  // did); string ids are shifted by one so that "no connection" is 0 when "" is not a string.
+  const emptyString = strings.indexOf("") + 1;
   for (let i = 0; i < n; i++) {
     const r = row[i] as number;
     start[i] = Number((table.startNs[r] as bigint) - baseNs);
     end[i] = Number((table.endNs[r] as bigint) - baseNs);
     const d = table.direction[r];
     direction[i] = d === Direction.INGRESS ? INGRESS : d === Direction.EGRESS ? EGRESS : 0;
-    process[i] = processes.id(`${table.agent[r]}\0${table.hostname[r]}\0${table.tgid[r]}`);
+    process[i] = processes.id(
+      agentHost.id(table.agent[r] as number, table.hostname[r] as number, S),
+      table.tgid[r] as number,
+      U32,
+    );
     thread[i] = table.threadId[r] as number;
     const ep = table.endpoint[r] as number;
     endpoint[i] = endpoints.id(ep);
     const protocolId = table.protocol[r] as number;
-    let proto = lowerOf.get(protocolId);
-    if (proto === undefined) {
-      proto = lowerProtocols.id((strings[protocolId] as string).toLowerCase());
-      lowerOf.set(protocolId, proto);
+    let proto = lowerOf[protocolId] as number;
+    if (proto < 0) {
+      const lower = (strings[protocolId] as string).toLowerCase();
+      proto = lowerIds.get(lower) ?? lowerIds.size;
+      lowerIds.set(lower, proto);
+      lowerOf[protocolId] = proto;
     }
-    const srcIp = table.srcIp[r] as number;
+    const connected = table.srcIp[r] !== NO_CONNECTION;
+    const srcIp = (table.srcIp[r] as number) + 1;
     const srcPort = table.srcPort[r] as number;
-    connection[i] =
-      srcIp === NO_CONNECTION
-        ? connections.id(`none\0${i}`)
-        : connections.id(`${proto}\0${srcIp}\0${srcPort}\0${table.dstIp[r]}\0${table.dstPort[r]}`);
-    serverKey[i] = serverKeys.id(`${proto}\0${srcPort}\0${ep}`);
+    const server = protocolIpPort.id(protocolIp.id(proto, srcIp, S), srcPort, U32);
+    connection[i] = !connected
+      ? connections.id(-1, i, U32)
+      : connections.id(
+          connectionHalf.id(server, (table.dstIp[r] as number) + 1, S),
+          table.dstPort[r] as number,
+          U32,
+        );
+    serverKey[i] = serverKeys.id(protocolPort.id(proto, srcPort, U32), ep, S);
     downstream[i] = downstreams.id(
-      `${proto}\0${srcIp === NO_CONNECTION ? emptyString : srcIp}\0${srcPort}\0${ep}`,
+      !connected ? protocolIpPort.id(protocolIp.id(proto, emptyString, S), srcPort, U32) : server,
+      ep,
+      S,
     );
     agent[i] = agents.id(table.agent[r] as number);
     service[i] = services.id(table.service[r] as number);
