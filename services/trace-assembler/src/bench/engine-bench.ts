@@ -16,6 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ingestTable, SpanTableIngestor } from "@deeptrace/shared/spans/ingest";
+import type { TableIngestResult } from "@deeptrace/shared/spans/ingest-result";
 import type { SpanTable } from "@deeptrace/shared/spans/span-table";
 import { createWorkload } from "@deeptrace/shared/workload/generator";
 import type { WorkloadOptions } from "@deeptrace/shared/workload/options";
@@ -309,6 +310,22 @@ function runReal(path: string, log: (s: string) => void): BenchResults["real"] {
   return { file: path, spans, rejected, results };
 }
 
+/**
+ * NDJSON lines as the CLI reads them: each parsed, ingested and let go. Its own function
+ * so that the ingestor (de-duplication set, intern maps) is garbage once it returns.
+ */
+function ingestLines(lines: string[], clockOffsetsNs: Map<string, bigint>): TableIngestResult {
+  const ingestor = new SpanTableIngestor(
+    { format: "agent", index: "spans", clockOffsetsNs },
+    lines.length,
+  );
+  for (let k = 0; k < lines.length; k++) {
+    ingestor.add(JSON.parse(lines[k] as string), k);
+    lines[k] = "";
+  }
+  return ingestor.finish();
+}
+
 /** Child mode: generate about `target` spans, then time ingest + assemble and report JSON. */
 function throughputChild(target: number, algorithm: Algorithm): void {
   // Spans per request of the mixed topology, measured on a pilot run.
@@ -328,15 +345,7 @@ function throughputChild(target: number, algorithm: Algorithm): void {
   (globalThis as { gc?: () => void }).gc?.();
   const afterInput = process.memoryUsage();
   const t0 = performance.now();
-  const ingestor = new SpanTableIngestor(
-    { format: "agent", index: "spans", clockOffsetsNs: g.offsets },
-    lines.length,
-  );
-  for (let k = 0; k < lines.length; k++) {
-    ingestor.add(JSON.parse(lines[k] as string), k);
-    lines[k] = "";
-  }
-  const ingest = ingestor.finish();
+  const ingest = ingestLines(lines, g.offsets);
   const t1 = performance.now();
   const result = assembleTable(ingest.table, { algorithm });
   const t2 = performance.now();

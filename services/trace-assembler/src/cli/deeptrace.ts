@@ -26,6 +26,7 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { TraceSchema } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { SPAN_FORMATS, type SpanFormat } from "@deeptrace/shared/spans/format-detect";
 import { SpanTableIngestor } from "@deeptrace/shared/spans/ingest";
+import type { TableIngestResult } from "@deeptrace/shared/spans/ingest-result";
 import { type Algorithm, type AssembleResult, assembleTable } from "../engine/assemble.js";
 import {
   type GroundTruth,
@@ -151,13 +152,14 @@ async function writeTraces(path: string, traces: AssembleResult["traces"]): Prom
   }
 }
 
-async function run(argv: string[]): Promise<number> {
-  const args = parseCommand(argv);
-  await readable(args.input, "--input");
-  if (args.groundTruth) await readable(args.groundTruth, "--ground-truth");
-  const clockOffsetsNs = args.clockOffsets ? await readClockOffsets(args.clockOffsets) : undefined;
-
-  const t0 = performance.now();
+/**
+ * The input file as a SpanTable. Its own function so that the ingestor (its de-duplication
+ * set and intern maps) is garbage by the time the engine runs.
+ */
+async function ingestFile(
+  args: AssembleArgs,
+  clockOffsetsNs: Map<string, bigint> | undefined,
+): Promise<TableIngestResult> {
   const index = basename(args.input, extname(args.input));
   const ingestor = new SpanTableIngestor({ format: args.format, index, clockOffsetsNs });
   try {
@@ -166,7 +168,17 @@ async function run(argv: string[]): Promise<number> {
     if (err instanceof InputError) throw new UsageError(`--input: ${err.message}`);
     throw err;
   }
-  const ingest = ingestor.finish();
+  return ingestor.finish();
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = parseCommand(argv);
+  await readable(args.input, "--input");
+  if (args.groundTruth) await readable(args.groundTruth, "--ground-truth");
+  const clockOffsetsNs = args.clockOffsets ? await readClockOffsets(args.clockOffsets) : undefined;
+
+  const t0 = performance.now();
+  const ingest = await ingestFile(args, clockOffsetsNs);
   const t1 = performance.now();
   const result = assembleTable(ingest.table, {
     algorithm: args.algo,
