@@ -12,6 +12,7 @@
  * wall-clock times outside that range, so nothing wraps here.
  */
 import { Direction, type ObservedId, type Span } from "../gen/deeptrace/span/v1/span_pb.js";
+import { PayloadArena, type Payloads, REQUEST, RESPONSE, StringPayloads } from "./payloads.js";
 import type { ServiceRows } from "./service-identity.js";
 import type { DerivedFields, SpanDraft } from "./span-draft.js";
 
@@ -46,8 +47,7 @@ export interface SpanTable {
   readonly respSize: Float64Array;
   readonly error: Uint8Array;
   readonly observedIds: readonly ObservedId[][];
-  readonly reqPayload: readonly string[];
-  readonly respPayload: readonly string[];
+  readonly payloads: Payloads;
 }
 
 /** srcIp / dstIp of a span without a connection. */
@@ -72,9 +72,8 @@ export class SpanTableBuilder {
   /** Shared id arrays: by kind, then value (one id), or "", then all ids (several). */
   private readonly observedSets = new Map<string, Map<string, ObservedId[]>>();
   private readonly spanId: string[] = [];
-  private readonly reqPayload: string[] = [];
-  private readonly respPayload: string[] = [];
   private readonly observedIds: ObservedId[][] = [];
+  private readonly arena: PayloadArena;
   private agent: Int32Array;
   private hostname: Int32Array;
   private protocol: Int32Array;
@@ -123,6 +122,7 @@ export class SpanTableBuilder {
     this.respSize = new Float64Array(c);
     this.error = new Uint8Array(c);
     this.unifiable = new Uint8Array(c);
+    this.arena = new PayloadArena(c);
   }
 
   /** Index of `value` in the table's strings. */
@@ -136,7 +136,7 @@ export class SpanTableBuilder {
     return id;
   }
 
-  /** Append a span from its draft and derived fields (the batch path). */
+  /** Append a span from its draft and derived fields (the batch path): payloads into the arena. */
   appendDraft(d: SpanDraft, f: DerivedFields): void {
     const r = this.row();
     this.text(r, d.agent, d.hostname, d.protocol, f.endpoint, f.service, f.status);
@@ -158,11 +158,11 @@ export class SpanTableBuilder {
     this.unifiable[r] = d.containerName ? 0 : 1;
     this.spanId.push(f.spanId);
     this.observedIds.push(this.observedSet(f.observedIds));
-    this.reqPayload.push(d.reqPayload);
-    this.respPayload.push(d.respPayload);
+    this.arena.append(r, REQUEST, d.reqPayload);
+    this.arena.append(r, RESPONSE, d.respPayload);
   }
 
-  /** Append a protobuf Span (the service path). */
+  /** Append a protobuf Span (the service path): its payloads stay on the Span. */
   appendSpan(s: Span): void {
     const r = this.row();
     this.text(r, s.agent, s.hostname, s.protocol, s.endpoint, s.service, s.status);
@@ -185,8 +185,6 @@ export class SpanTableBuilder {
     this.unifiable[r] = 0;
     this.spanId.push(s.spanId);
     this.observedIds.push(s.observedIds);
-    this.reqPayload.push(s.reqPayload);
-    this.respPayload.push(s.respPayload);
   }
 
   /** The rows without a container name, for unifyServices. */
@@ -205,7 +203,8 @@ export class SpanTableBuilder {
     };
   }
 
-  finish(): SpanTable {
+  /** The table; `payloads` when the rows' payloads are held elsewhere (appendSpan). */
+  finish(payloads?: Payloads): SpanTable {
     const n = this.length;
     return {
       length: n,
@@ -233,8 +232,7 @@ export class SpanTableBuilder {
       respSize: this.respSize.slice(0, n),
       error: this.error.slice(0, n),
       observedIds: this.observedIds,
-      reqPayload: this.reqPayload,
-      respPayload: this.respPayload,
+      payloads: payloads ?? this.arena,
     };
   }
 
@@ -309,5 +307,10 @@ export class SpanTableBuilder {
 export function spanTableFromSpans(spans: readonly Span[]): SpanTable {
   const builder = new SpanTableBuilder(spans.length);
   for (const s of spans) builder.appendSpan(s);
-  return builder.finish();
+  return builder.finish(
+    new StringPayloads(
+      spans.map((s) => s.reqPayload),
+      spans.map((s) => s.respPayload),
+    ),
+  );
 }

@@ -19,6 +19,7 @@
 import type { ObservedId, Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type { ServiceGraph, Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { groundTruthId } from "@deeptrace/shared/spans/observed-ids";
+import { REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
 import { type SpanTable, spanTableFromSpans } from "@deeptrace/shared/spans/span-table";
 import { assembleTraces } from "./assembly.js";
 import { findCandidates } from "./candidates.js";
@@ -127,7 +128,7 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const t0 = performance.now();
   const model = buildModel(table);
-  const { reqPayload, spanId } = table;
+  const { payloads, spanId } = table;
   const { row } = model;
   const links = new Links(model.n);
   const t1 = performance.now();
@@ -137,8 +138,8 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
     residualToleranceNs: tuning.residualToleranceNs,
     similarity: (e, g) =>
       prefixSimilarity(
-        reqPayload[row[e] as number] as string,
-        reqPayload[row[g] as number] as string,
+        payloads.text(row[e] as number, REQUEST),
+        payloads.text(row[g] as number, REQUEST),
       ),
   });
   const suspectResponses = checkResponses(model, links, skewOf);
@@ -230,9 +231,9 @@ function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult[
   for (let g = 0; g < model.n; g++) {
     const e = links.parent[g] as number;
     if (e < 0 || links.kind[g] !== LINK_CROSS || model.direction[e] !== EGRESS) continue;
-    const { respPayload } = model.table;
-    const callerResponse = respPayload[model.row[e] as number] as string;
-    const calleeResponse = respPayload[model.row[g] as number] as string;
+    const { payloads } = model.table;
+    const callerResponse = payloads.text(model.row[e] as number, RESPONSE);
+    const calleeResponse = payloads.text(model.row[g] as number, RESPONSE);
     if (!capturesDisagree(callerResponse, calleeResponse)) continue;
     // The side that waited longer got a later response than its own. When that is the
     // callee, the caller's capture is fine.
@@ -259,13 +260,16 @@ function payloadTokens(model: SpanModel, options: TokenOptions): SpanTokens {
   }
   const members: number[] = [];
   for (let i = 0; i < model.n; i++) if (has[process[i] as number] === 3) members.push(i);
-  const { reqPayload, respPayload } = model.table;
+  const { payloads } = model.table;
   return spanTokens(
     model.n,
     members,
     (i) => {
       const r = model.row[i] as number;
-      return [reqPayload[r] as string, model.suspectResponse[i] ? "" : (respPayload[r] as string)];
+      return [
+        payloads.text(r, REQUEST),
+        model.suspectResponse[i] ? "" : payloads.text(r, RESPONSE),
+      ];
     },
     options,
   );

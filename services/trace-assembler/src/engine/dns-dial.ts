@@ -14,6 +14,7 @@
  * parent's thread: there the thread tells, and concurrent lookups of one name make the
  * pairing by order approximate.
  */
+import { REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
 import { NO_CONNECTION } from "@deeptrace/shared/spans/span-table";
 import { LINK_CROSS, LINK_INTRA, type Links } from "./links.js";
 import { EGRESS, groupBy, type SpanModel, textOf } from "./model.js";
@@ -48,7 +49,7 @@ export function dnsAnswerAddress(resp: string): string | undefined {
 /** The lookup's dial per DNS Egress span (model index), -1 when none was found. */
 export function dnsDials(model: SpanModel): Int32Array {
   const { direction, start, end, row, table } = model;
-  const { reqPayload, respPayload, srcIp, strings } = table;
+  const { payloads, srcIp, strings } = table;
   const dial = new Int32Array(model.n).fill(-1);
   const isDns = (i: number) => textOf(model, table.protocol, i).toUpperCase() === "DNS";
   const seen = new Uint8Array(model.counts.connection);
@@ -86,7 +87,7 @@ export function dnsDials(model: SpanModel): Int32Array {
     dns.sort((a, b) => (end[a] as number) - (end[b] as number) || a - b);
     for (const d of dns) {
       const e = end[d] as number;
-      const address = dnsAnswerAddress(respPayload[row[d] as number] as string);
+      const address = dnsAnswerAddress(payloads.text(row[d] as number, RESPONSE));
       const name = textOf(model, table.endpoint, d).split(" ").pop() ?? "";
       let lo = 0;
       let hi = dials.length;
@@ -104,7 +105,7 @@ export function dnsDials(model: SpanModel): Int32Array {
           address !== undefined
             ? (srcIp[target] as number) !== NO_CONNECTION &&
               strings[srcIp[target] as number] === address
-            : name !== "" && (reqPayload[target] as string).slice(0, 512).includes(name);
+            : name !== "" && payloads.text(target, REQUEST).slice(0, 512).includes(name);
         if (!matches) continue;
         claimed[x] = 1;
         dial[d] = x;
