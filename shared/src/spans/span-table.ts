@@ -69,8 +69,8 @@ export class SpanTableBuilder {
   private length = 0;
   private readonly ids = new Map<string, number>();
   private readonly strings: string[] = [];
-  /** Shared id arrays: by kind, then value (one id), or "", then all ids (several). */
-  private readonly observedSets = new Map<string, Map<string, ObservedId[]>>();
+  /** Shared observed-id arrays, by the value of their first id. */
+  private readonly observedSets = new Map<string, ObservedId[]>();
   private readonly spanId: string[] = [];
   private readonly observedIds: ObservedId[][] = [];
   private readonly arena: PayloadArena;
@@ -283,23 +283,25 @@ export class SpanTableBuilder {
     this.status[r] = this.intern(status);
   }
 
-  /** Spans carrying the same ids share one array (the ids of one request repeat on every hop). */
+  /**
+   * Spans carrying the same ids share one array (the ids of one request repeat on every
+   * hop): the first array seen with a first value is shared by the later equal ones.
+   */
   private observedSet(ids: ObservedId[]): ObservedId[] {
-    if (ids.length === 0) return NO_IDS;
-    const key =
-      ids.length === 1
-        ? (ids[0] as ObservedId).value
-        : JSON.stringify(ids.map((o) => [o.kind, o.value]));
-    const kind = ids.length === 1 ? (ids[0] as ObservedId).kind : "";
-    let sets = this.observedSets.get(kind);
-    if (!sets) {
-      sets = new Map();
-      this.observedSets.set(kind, sets);
+    const head = ids[0];
+    if (head === undefined) return NO_IDS;
+    const known = this.observedSets.get(head.value);
+    if (known === undefined) {
+      this.observedSets.set(head.value, ids);
+      return ids;
     }
-    const known = sets.get(key);
-    if (known) return known;
-    sets.set(key, ids);
-    return ids;
+    if (known.length !== ids.length) return ids;
+    for (let k = 0; k < ids.length; k++) {
+      const a = known[k] as ObservedId;
+      const b = ids[k] as ObservedId;
+      if (a.kind !== b.kind || a.value !== b.value) return ids;
+    }
+    return known;
   }
 }
 
