@@ -5,22 +5,25 @@
  * The batch path (CLI, benchmark) appends each document's draft here and never builds a
  * protobuf Span: a million Span messages (each with its nested connection, id and label
  * objects and nine bigints) are tens of millions of heap objects, which V8 marks again on
- * every full collection. The service path, which needs the Span messages anyway, gets a
- * table over them with `spanTableFromSpans` (the payload strings are shared, not copied).
+ * every full collection. Span ids and payloads go into text arenas (bytes outside the heap).
+ * The service path, which needs the Span messages anyway, gets a table over them with
+ * `spanTableFromSpans` (their id and payload strings are shared, not copied).
  *
  * Rows are in append order. Times are int64 (as in the protobuf Span); the drafts reject
  * wall-clock times outside that range, so nothing wraps here.
  */
 import { Direction, type ObservedId, type Span } from "../gen/deeptrace/span/v1/span_pb.js";
-import { PayloadArena, type Payloads, REQUEST, RESPONSE, StringPayloads } from "./payloads.js";
+import { payloadSlot, REQUEST, RESPONSE } from "./payloads.js";
 import type { ServiceRows } from "./service-identity.js";
 import type { DerivedFields, SpanDraft } from "./span-draft.js";
+import { StringTexts, TextArena, type Texts } from "./text-arena.js";
 
 export interface SpanTable {
   readonly length: number;
   /** Interned strings: the string columns below hold indices into it. */
   readonly strings: readonly string[];
-  readonly spanId: readonly string[];
+  /** Span ids by row. */
+  readonly spanId: Texts;
   readonly agent: Int32Array;
   readonly hostname: Int32Array;
   readonly protocol: Int32Array;
@@ -47,7 +50,8 @@ export interface SpanTable {
   readonly respSize: Float64Array;
   readonly error: Uint8Array;
   readonly observedIds: readonly ObservedId[][];
-  readonly payloads: Payloads;
+  /** Payloads by payloadSlot(row, side). */
+  readonly payloads: Texts;
 }
 
 /** srcIp / dstIp of a span without a connection. */
@@ -71,9 +75,9 @@ export class SpanTableBuilder {
   private readonly strings: string[] = [];
   /** Shared observed-id arrays, by the value of their first id. */
   private readonly observedSets = new Map<string, ObservedId[]>();
-  private readonly spanId: string[] = [];
+  private readonly spanId: TextArena;
   private readonly observedIds: ObservedId[][] = [];
-  private readonly arena: PayloadArena;
+  private readonly payloads: TextArena;
   private agent: Int32Array;
   private hostname: Int32Array;
   private protocol: Int32Array;
@@ -122,7 +126,8 @@ export class SpanTableBuilder {
     this.respSize = new Float64Array(c);
     this.error = new Uint8Array(c);
     this.unifiable = new Uint8Array(c);
-    this.arena = new PayloadArena(c);
+    this.spanId = new TextArena(c);
+    this.payloads = new TextArena(2 * c);
   }
 
   /** Index of `value` in the table's strings. */
@@ -136,7 +141,7 @@ export class SpanTableBuilder {
     return id;
   }
 
-  /** Append a span from its draft and derived fields (the batch path): payloads into the arena. */
+  /** Append a span from its draft and derived fields (the batch path): id and payloads into arenas. */
   appendDraft(d: SpanDraft, f: DerivedFields): void {
     const r = this.row();
     this.text(r, d.agent, d.hostname, d.protocol, f.endpoint, f.service, f.status);
@@ -156,13 +161,13 @@ export class SpanTableBuilder {
     this.respSize[r] = Number(d.respSize);
     this.error[r] = f.error ? 1 : 0;
     this.unifiable[r] = d.containerName ? 0 : 1;
-    this.spanId.push(f.spanId);
+    this.spanId.append(r, f.spanId);
     this.observedIds.push(this.observedSet(f.observedIds));
-    this.arena.append(r, REQUEST, d.reqPayload);
-    this.arena.append(r, RESPONSE, d.respPayload);
+    this.payloads.append(payloadSlot(r, REQUEST), d.reqPayload);
+    this.payloads.append(payloadSlot(r, RESPONSE), d.respPayload);
   }
 
-  /** Append a protobuf Span (the service path): its payloads stay on the Span. */
+  /** Append a protobuf Span (the service path): its id and payloads stay on the Span. */
   appendSpan(s: Span): void {
     const r = this.row();
     this.text(r, s.agent, s.hostname, s.protocol, s.endpoint, s.service, s.status);
@@ -183,7 +188,6 @@ export class SpanTableBuilder {
     this.respSize[r] = Number(s.respSize);
     this.error[r] = s.error ? 1 : 0;
     this.unifiable[r] = 0;
-    this.spanId.push(s.spanId);
     this.observedIds.push(s.observedIds);
   }
 
@@ -203,8 +207,11 @@ export class SpanTableBuilder {
     };
   }
 
-  /** The table; `payloads` when the rows' payloads are held elsewhere (appendSpan). */
-  finish(payloads?: Payloads): SpanTable {
+  /**
+   * The table; `held` when the rows' span ids and payloads are held elsewhere (rows from
+   * appendSpan keep them on their Spans).
+   */
+  finish(held?: { spanId: Texts; payloads: Texts }): SpanTable {
     const n = this.length;
     // Columns filled to capacity (the caller knew the row count) are handed over, not copied.
     const fit = <T extends Typed>(column: T): T =>
@@ -212,7 +219,7 @@ export class SpanTableBuilder {
     return {
       length: n,
       strings: this.strings,
-      spanId: this.spanId,
+      spanId: held?.spanId ?? this.spanId,
       agent: fit(this.agent),
       hostname: fit(this.hostname),
       protocol: fit(this.protocol),
@@ -235,7 +242,7 @@ export class SpanTableBuilder {
       respSize: fit(this.respSize),
       error: fit(this.error),
       observedIds: this.observedIds,
-      payloads: payloads ?? this.arena,
+      payloads: held?.payloads ?? this.payloads,
     };
   }
 
@@ -312,10 +319,8 @@ export class SpanTableBuilder {
 export function spanTableFromSpans(spans: readonly Span[]): SpanTable {
   const builder = new SpanTableBuilder(spans.length);
   for (const s of spans) builder.appendSpan(s);
-  return builder.finish(
-    new StringPayloads(
-      spans.map((s) => s.reqPayload),
-      spans.map((s) => s.respPayload),
-    ),
-  );
+  return builder.finish({
+    spanId: new StringTexts(spans.map((s) => s.spanId)),
+    payloads: new StringTexts(spans.flatMap((s) => [s.reqPayload, s.respPayload])),
+  });
 }

@@ -169,7 +169,7 @@ function steadyState(
 ): { truth: GroundTruth; scored: number; left: number } {
   const startOf = new Map<string, bigint>();
   for (let r = 0; r < spans.length; r++)
-    startOf.set(spans.spanId[r] as string, spans.startNs[r] as bigint);
+    startOf.set(spans.spanId.text(r), spans.startNs[r] as bigint);
   const roots: { request: string; start: bigint; spanId: string }[] = [];
   for (const [spanId, parent] of truth.parentOf ?? []) {
     const start = startOf.get(spanId);

@@ -19,7 +19,7 @@
 import type { ObservedId, Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type { ServiceGraph, Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { groundTruthId } from "@deeptrace/shared/spans/observed-ids";
-import { REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
+import { payloadSlot, REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
 import { type SpanTable, spanTableFromSpans } from "@deeptrace/shared/spans/span-table";
 import { assembleTraces } from "./assembly.js";
 import { findCandidates } from "./candidates.js";
@@ -138,8 +138,8 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
     residualToleranceNs: tuning.residualToleranceNs,
     similarity: (e, g) =>
       prefixSimilarity(
-        payloads.text(row[e] as number, REQUEST),
-        payloads.text(row[g] as number, REQUEST),
+        payloads.text(payloadSlot(row[e] as number, REQUEST)),
+        payloads.text(payloadSlot(row[g] as number, REQUEST)),
       ),
   });
   const suspectResponses = checkResponses(model, links, skewOf);
@@ -161,7 +161,9 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
   }
   const t3 = performance.now();
 
-  const assembly = assembleTraces(model, links, options);
+  // Span ids as strings from here on (the trace documents and parents carry them).
+  const ids = Array.from(row, (r) => spanId.text(r));
+  const assembly = assembleTraces(model, links, ids, options);
   const t4 = performance.now();
   const graph = serviceGraph(model, links, assembly.members);
   const t5 = performance.now();
@@ -180,10 +182,7 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
       if (model.direction[i] === 2) unlinkedEgress++;
       else unlinkedIngress++;
     }
-    parents.set(
-      spanId[row[i] as number] as string,
-      p >= 0 ? (spanId[row[p] as number] as string) : "",
-    );
+    parents.set(ids[i] as string, p >= 0 ? (ids[p] as string) : "");
   }
   return {
     traces: assembly.traces,
@@ -232,8 +231,8 @@ function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult[
     const e = links.parent[g] as number;
     if (e < 0 || links.kind[g] !== LINK_CROSS || model.direction[e] !== EGRESS) continue;
     const { payloads } = model.table;
-    const callerResponse = payloads.text(model.row[e] as number, RESPONSE);
-    const calleeResponse = payloads.text(model.row[g] as number, RESPONSE);
+    const callerResponse = payloads.text(payloadSlot(model.row[e] as number, RESPONSE));
+    const calleeResponse = payloads.text(payloadSlot(model.row[g] as number, RESPONSE));
     if (!capturesDisagree(callerResponse, calleeResponse)) continue;
     // The side that waited longer got a later response than its own. When that is the
     // callee, the caller's capture is fine.
@@ -267,8 +266,8 @@ function payloadTokens(model: SpanModel, options: TokenOptions): SpanTokens {
     (i) => {
       const r = model.row[i] as number;
       return [
-        payloads.text(r, REQUEST),
-        model.suspectResponse[i] ? "" : payloads.text(r, RESPONSE),
+        payloads.text(payloadSlot(r, REQUEST)),
+        model.suspectResponse[i] ? "" : payloads.text(payloadSlot(r, RESPONSE)),
       ];
     },
     options,

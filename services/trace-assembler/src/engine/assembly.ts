@@ -44,9 +44,11 @@ const KIND: Record<number, LinkKind> = {
   [LINK_OBSERVED]: LinkKind.OBSERVED,
 };
 
+/** `spanIds`: the span id of each model index. */
 export function assembleTraces(
   model: SpanModel,
   links: Links,
+  spanIds: readonly string[],
   options: AssemblyOptions,
 ): AssemblyResult {
   const { n, row, table } = model;
@@ -95,11 +97,11 @@ export function assembleTraces(
     const rootStart = table.startNs[row[root] as number] as bigint;
     const w = options.window;
     if (w && (rootStart < w.startNs || rootStart >= w.endNs)) continue;
-    const ids = members[t] as Int32Array;
+    const spans = members[t] as Int32Array;
     const rootIsIngress = model.direction[root] === INGRESS;
     const orphanRoot = !rootIsIngress || callerSeen[model.connection[root] as number] === 1;
-    traces.push(traceDocument(model, links, parent, ids, root, orphanRoot, options));
-    emitted.push(ids);
+    traces.push(traceDocument(model, links, parent, spanIds, spans, root, orphanRoot, options));
+    emitted.push(spans);
   }
   return { traces, members: emitted, tracesTotal: roots.length, cyclesBroken };
 }
@@ -108,13 +110,14 @@ function traceDocument(
   model: SpanModel,
   links: Links,
   parent: Int32Array,
+  spanIds: readonly string[],
   ids: Int32Array,
   root: number,
   orphanRoot: boolean,
   options: AssemblyOptions,
 ): Trace {
   const { row, table } = model;
-  const { strings, spanId } = table;
+  const { strings } = table;
   const rootRow = row[root] as number;
   let startNs = table.startNs[rootRow] as bigint;
   let endNs = table.endNs[rootRow] as bigint;
@@ -127,7 +130,7 @@ function traceDocument(
   for (let k = 0; k < ids.length; k++) {
     const i = ids[k] as number;
     const r = row[i] as number;
-    const id = spanId[r] as string;
+    const id = spanIds[i] as string;
     const spanStart = table.startNs[r] as bigint;
     const spanEnd = table.endNs[r] as bigint;
     const service = strings[table.service[r] as number] as string;
@@ -144,7 +147,7 @@ function traceDocument(
     traceSpans[k] = {
       $typeName: "deeptrace.trace.v1.TraceSpan",
       spanId: id,
-      parentSpanId: p >= 0 ? (spanId[row[p] as number] as string) : "",
+      parentSpanId: p >= 0 ? (spanIds[p] as string) : "",
       linkKind: p >= 0 ? (KIND[links.kind[i] as number] ?? LinkKind.UNSPECIFIED) : LinkKind.ROOT,
       linkScore: p >= 0 ? (links.score[i] as number) : 0,
       agent: strings[table.agent[r] as number] as string,
@@ -164,7 +167,7 @@ function traceDocument(
       observedIds: table.observedIds[r] as ObservedId[],
     };
   }
-  const rootId = spanId[rootRow] as string;
+  const rootId = spanIds[root] as string;
   return {
     $typeName: "deeptrace.trace.v1.Trace",
     traceId: traceIdFor(rootId),

@@ -14,7 +14,7 @@
  * parent's thread: there the thread tells, and concurrent lookups of one name make the
  * pairing by order approximate.
  */
-import { REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
+import { payloadSlot, REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
 import { NO_CONNECTION } from "@deeptrace/shared/spans/span-table";
 import { LINK_CROSS, LINK_INTRA, type Links } from "./links.js";
 import { EGRESS, groupBy, type SpanModel, textOf } from "./model.js";
@@ -87,7 +87,7 @@ export function dnsDials(model: SpanModel): Int32Array {
     dns.sort((a, b) => (end[a] as number) - (end[b] as number) || a - b);
     for (const d of dns) {
       const e = end[d] as number;
-      const address = dnsAnswerAddress(payloads.text(row[d] as number, RESPONSE));
+      const address = dnsAnswerAddress(payloads.text(payloadSlot(row[d] as number, RESPONSE)));
       const name = textOf(model, table.endpoint, d).split(" ").pop() ?? "";
       let lo = 0;
       let hi = dials.length;
@@ -105,7 +105,8 @@ export function dnsDials(model: SpanModel): Int32Array {
           address !== undefined
             ? (srcIp[target] as number) !== NO_CONNECTION &&
               strings[srcIp[target] as number] === address
-            : name !== "" && payloads.text(target, REQUEST).slice(0, 512).includes(name);
+            : name !== "" &&
+              payloads.text(payloadSlot(target, REQUEST)).slice(0, 512).includes(name);
         if (!matches) continue;
         claimed[x] = 1;
         dial[d] = x;

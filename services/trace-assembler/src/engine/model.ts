@@ -96,8 +96,8 @@ export function canonicalOrder(table: SpanTable): Int32Array {
   order.sort((a, b) => {
     const d = (rel[a] as number) - (rel[b] as number);
     if (d !== 0) return d;
-    const ia = spanId[a] as string;
-    const ib = spanId[b] as string;
+    const ia = spanId.text(a);
+    const ib = spanId.text(b);
     return ia < ib ? -1 : ia > ib ? 1 : 0;
   });
   return Int32Array.from(order);

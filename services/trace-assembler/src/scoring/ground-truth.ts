@@ -32,7 +32,7 @@ export function groundTruthFromObservedIds(
   const requestOf = new Map<string, string>();
   for (let r = 0; r < spans.length; r++) {
     const id = groundTruthId(spans.observedIds[r] as ObservedId[]);
-    if (id !== undefined) requestOf.set(spans.spanId[r] as string, id);
+    if (id !== undefined) requestOf.set(spans.spanId.text(r), id);
   }
   return { level: "trace", requestOf };
 }
