@@ -26,7 +26,7 @@ import {
   uintAt,
 } from "./document-fields.js";
 import { containerNameFrom } from "./service-identity.js";
-import { cleanComm, completeSpan } from "./span-draft.js";
+import { cleanComm, completeSpan, type SpanDraft } from "./span-draft.js";
 
 export function directionFrom(value: string, path: string): Direction.INGRESS | Direction.EGRESS {
   const v = value.toLowerCase();
@@ -35,7 +35,12 @@ export function directionFrom(value: string, path: string): Direction.INGRESS | 
   throw new MalformedDocument(`${path} is neither Ingress nor Egress`);
 }
 
+/** One agent document as a protobuf Span (the poller's path, one document at a time). */
 export function spanFromAgentDocument(doc: unknown, ctx: DocumentContext): Span {
+  return completeSpan(draftFromAgentDocument(doc, ctx));
+}
+
+export function draftFromAgentDocument(doc: unknown, ctx: DocumentContext): SpanDraft {
   if (!isObject(doc)) throw new MalformedDocument("document is not an object");
   const tag = objectAt(doc, "tag", "tag");
   const ebpf = objectAt(tag, "ebpf_tag", "tag.ebpf_tag");
@@ -61,7 +66,7 @@ export function spanFromAgentDocument(doc: unknown, ctx: DocumentContext): Span 
   const labels = other ? flattenLabels(other) : {};
   const docId =
     ctx.docId ?? `${tgid}:${threadId}:${srcIp}:${srcPort}:${dstIp}:${dstPort}:${rawStartNs}`;
-  return completeSpan({
+  return {
     agent: ctx.agent,
     index: ctx.index,
     docId,
@@ -90,7 +95,7 @@ export function spanFromAgentDocument(doc: unknown, ctx: DocumentContext): Span 
     respSeq: optionalBigintAt(ebpf, "resp_seq", "tag.ebpf_tag.resp_seq") ?? 0n,
     labels,
     endpointHint: typeof ebpf.endpoint === "string" ? ebpf.endpoint : undefined,
-  });
+  };
 }
 
 function textOrEmpty(doc: JsonObject, key: string): string {

@@ -10,7 +10,6 @@
  * Its `endpoint` (upstream: the Host header) is only a fallback when the payload does not
  * give one; its random `span_id` is used as the document id when no other id is known.
  */
-import type { Span } from "../gen/deeptrace/span/v1/span_pb.js";
 import { directionFrom } from "./agent-document.js";
 import type { DocumentContext } from "./document-context.js";
 import {
@@ -23,9 +22,9 @@ import {
   uintAt,
 } from "./document-fields.js";
 import { normaliseQuintuple } from "./pairs-dump.js";
-import { cleanComm, completeSpan } from "./span-draft.js";
+import { cleanComm, type SpanDraft } from "./span-draft.js";
 
-export function spanFromFlatDocument(doc: unknown, ctx: DocumentContext): Span {
+export function draftFromFlatDocument(doc: unknown, ctx: DocumentContext): SpanDraft {
   if (!isObject(doc)) throw new MalformedDocument("document is not an object");
   const rawStartNs = bigintAt(doc, "start_time", "start_time");
   const rawEndNs = bigintAt(doc, "end_time", "end_time");
@@ -37,7 +36,7 @@ export function spanFromFlatDocument(doc: unknown, ctx: DocumentContext): Span {
   const reqPayload = textAt(doc, "req_content", "req_content");
   const respPayload = textAt(doc, "resp_content", "resp_content");
   const ownId = typeof doc.span_id === "string" && doc.span_id ? doc.span_id : undefined;
-  return completeSpan({
+  return {
     agent: ctx.agent,
     index: ctx.index,
     docId:
@@ -64,5 +63,5 @@ export function spanFromFlatDocument(doc: unknown, ctx: DocumentContext): Span {
     respSeq: 0n,
     labels: {},
     endpointHint: typeof doc.endpoint === "string" ? doc.endpoint : undefined,
-  });
+  };
 }

@@ -5,6 +5,7 @@
  */
 import type { Span } from "../gen/deeptrace/span/v1/span_pb.js";
 import type { SpanFormat } from "./format-detect.js";
+import type { SpanTable } from "./span-table.js";
 
 export interface Rejection {
   /** Position of the document in its input (0-based; line number - 1 for NDJSON). */
@@ -12,8 +13,8 @@ export interface Rejection {
   reason: string;
 }
 
-export interface IngestResult {
-  spans: Span[];
+/** What was read and rejected. */
+export interface IngestSummary {
   /** Documents seen, accepted or not. */
   read: number;
   rejected: number;
@@ -23,6 +24,14 @@ export interface IngestResult {
   examples: Rejection[];
   /** Accepted documents per detected format. */
   formats: Partial<Record<SpanFormat, number>>;
+}
+
+export interface IngestResult extends IngestSummary {
+  spans: Span[];
+}
+
+export interface TableIngestResult extends IngestSummary {
+  table: SpanTable;
 }
 
 /** How many rejected documents are kept as examples. */

@@ -1,21 +1,29 @@
 /**
- * Documents in, spans out. Each document is converted by the adapter of its format
- * (given, or detected per document), malformed ones are rejected with a reason and
- * counted, and nothing a document contains can crash the run.
+ * Documents in, spans out (protobuf Spans, or a SpanTable). Each document is converted by
+ * the adapter of its format (given, or detected per document) into a draft, malformed ones
+ * are rejected with a reason and counted, and nothing a document contains can crash the run.
  *
  * Wrapped documents are unwrapped: Elasticsearch hits `{ _index, _id, _source }` and the
  * workload generator's lines `{ index, id, doc }`. The index names the agent
  * (`spans_<agent>`) and the id makes the span id deterministic.
  */
 import type { Span } from "../gen/deeptrace/span/v1/span_pb.js";
-import { spanFromAgentDocument } from "./agent-document.js";
+import { draftFromAgentDocument } from "./agent-document.js";
 import { agentForIndex, type DocumentContext } from "./document-context.js";
 import { isObject, MalformedDocument } from "./document-fields.js";
-import { spanFromFlatDocument } from "./flat-document.js";
+import { draftFromFlatDocument } from "./flat-document.js";
 import { detectFormat, type SpanFormat } from "./format-detect.js";
-import { type IngestResult, MAX_EXAMPLES, type Rejection } from "./ingest-result.js";
-import { spanFromPair } from "./pairs-dump.js";
-import { unifyProcessServices } from "./service-identity.js";
+import {
+  type IngestResult,
+  type IngestSummary,
+  MAX_EXAMPLES,
+  type Rejection,
+  type TableIngestResult,
+} from "./ingest-result.js";
+import { draftFromPair } from "./pairs-dump.js";
+import { unifyProcessServices, unifyServices } from "./service-identity.js";
+import { completeSpan, type DerivedFields, deriveFields, type SpanDraft } from "./span-draft.js";
+import { SpanTableBuilder } from "./span-table.js";
 
 export interface IngestOptions {
   /** Adapter to use; "auto" detects it per document. */
@@ -28,29 +36,34 @@ export interface IngestOptions {
   clockOffsetsNs?: ReadonlyMap<string, bigint>;
 }
 
-const ADAPTERS: Record<SpanFormat, (doc: unknown, ctx: DocumentContext) => Span> = {
-  agent: spanFromAgentDocument,
-  flat: spanFromFlatDocument,
-  pairs: spanFromPair,
+const ADAPTERS: Record<SpanFormat, (doc: unknown, ctx: DocumentContext) => SpanDraft> = {
+  agent: draftFromAgentDocument,
+  flat: draftFromFlatDocument,
+  pairs: draftFromPair,
 };
 
-export class SpanIngestor {
-  private readonly spans: Span[] = [];
+/** Where a reader feeds documents: either ingestor. */
+export interface DocumentSink {
+  add(document: unknown, position: number): void;
+  rejectUnparsed(position: number, reason: string): void;
+}
+
+/**
+ * Unwrapping, format detection, rejection and de-duplication of documents; what an
+ * accepted span is stored as is up to the subclass (protobuf Spans or a SpanTable).
+ */
+abstract class Ingestor implements DocumentSink {
   private readonly seen = new Set<string>();
   private readonly reasons = new Map<string, number>();
   private readonly examples: Rejection[] = [];
   private readonly formats: Partial<Record<SpanFormat, number>> = {};
   private read = 0;
   private rejected = 0;
-  /**
-   * One string object per distinct value of the low-cardinality fields (agent, index,
-   * protocol, addresses, process and container identity, service, status): every document
-   * parses its own copy, and a million spans would otherwise keep millions of duplicates
-   * alive for the garbage collector to mark again and again.
-   */
-  private readonly strings = new Map<string, string>();
 
   constructor(private readonly options: IngestOptions) {}
+
+  /** Store one accepted span. */
+  protected abstract accept(draft: SpanDraft, fields: DerivedFields): void;
 
   /** Convert one parsed document (position = its place in the input). */
   add(document: unknown, position: number): void {
@@ -73,14 +86,16 @@ export class SpanIngestor {
       this.reject(position, "unrecognised document format");
       return;
     }
-    let span: Span;
+    let draft: SpanDraft;
+    let fields: DerivedFields;
     try {
-      span = ADAPTERS[format](doc, {
+      draft = ADAPTERS[format](doc, {
         agent,
         index,
         docId,
         clockOffsetNs: this.options.clockOffsetsNs?.get(agent) ?? 0n,
       });
+      fields = deriveFields(draft);
     } catch (err) {
       if (err instanceof MalformedDocument) {
         this.reject(position, `${format}: ${err.reason}`);
@@ -88,14 +103,57 @@ export class SpanIngestor {
       }
       throw err;
     }
-    if (this.seen.has(span.spanId)) {
+    if (this.seen.has(fields.spanId)) {
       this.reject(position, "duplicate document (same span id)");
       return;
     }
-    this.seen.add(span.spanId);
+    this.seen.add(fields.spanId);
+    this.accept(draft, fields);
+    this.formats[format] = (this.formats[format] ?? 0) + 1;
+  }
+
+  private reject(position: number, reason: string): void {
+    this.rejected++;
+    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+    if (this.examples.length < MAX_EXAMPLES) this.examples.push({ position, reason });
+  }
+
+  /** Count a document that could not even be parsed (a bad JSON line) as read and rejected. */
+  rejectUnparsed(position: number, reason: string): void {
+    this.read++;
+    this.reject(position, reason);
+  }
+
+  /** What was read and rejected. */
+  protected summary(): IngestSummary {
+    const reasons: Record<string, number> = {};
+    for (const key of [...this.reasons.keys()].sort())
+      reasons[key] = this.reasons.get(key) as number;
+    return {
+      read: this.read,
+      rejected: this.rejected,
+      reasons,
+      examples: this.examples,
+      formats: this.formats,
+    };
+  }
+}
+
+/** Documents in, protobuf Spans out (the service path, and where Span messages are wanted). */
+export class SpanIngestor extends Ingestor {
+  private readonly spans: Span[] = [];
+  /**
+   * One string object per distinct value of the low-cardinality fields (agent, index,
+   * protocol, addresses, process and container identity, service, status): every document
+   * parses its own copy, and a million spans would otherwise keep millions of duplicates
+   * alive for the garbage collector to mark again and again.
+   */
+  private readonly strings = new Map<string, string>();
+
+  protected accept(draft: SpanDraft, fields: DerivedFields): void {
+    const span = completeSpan(draft, fields);
     this.share(span);
     this.spans.push(span);
-    this.formats[format] = (this.formats[format] ?? 0) + 1;
   }
 
   private intern(value: string): string {
@@ -123,31 +181,32 @@ export class SpanIngestor {
     }
   }
 
-  private reject(position: number, reason: string): void {
-    this.rejected++;
-    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
-    if (this.examples.length < MAX_EXAMPLES) this.examples.push({ position, reason });
-  }
-
-  /** Count a document that could not even be parsed (a bad JSON line) as read and rejected. */
-  rejectUnparsed(position: number, reason: string): void {
-    this.read++;
-    this.reject(position, reason);
-  }
-
   finish(): IngestResult {
     unifyProcessServices(this.spans);
-    const reasons: Record<string, number> = {};
-    for (const key of [...this.reasons.keys()].sort())
-      reasons[key] = this.reasons.get(key) as number;
-    return {
-      spans: this.spans,
-      read: this.read,
-      rejected: this.rejected,
-      reasons,
-      examples: this.examples,
-      formats: this.formats,
-    };
+    return { ...this.summary(), spans: this.spans };
+  }
+}
+
+/**
+ * Documents in, a SpanTable out: the batch path (CLI, benchmark), which builds no
+ * protobuf Span per document.
+ */
+export class SpanTableIngestor extends Ingestor {
+  private readonly table: SpanTableBuilder;
+
+  /** `capacity`: expected spans (the table grows past it). */
+  constructor(options: IngestOptions, capacity?: number) {
+    super(options);
+    this.table = new SpanTableBuilder(capacity);
+  }
+
+  protected accept(draft: SpanDraft, fields: DerivedFields): void {
+    this.table.appendDraft(draft, fields);
+  }
+
+  finish(): TableIngestResult {
+    unifyServices(this.table.serviceRows());
+    return { ...this.summary(), table: this.table.finish() };
   }
 }
 
@@ -172,6 +231,14 @@ function unwrap(value: unknown): { index?: string; id?: string; doc: unknown } |
 /** Ingest an in-memory collection of documents. */
 export function ingestDocuments(docs: Iterable<unknown>, options: IngestOptions): IngestResult {
   const ingestor = new SpanIngestor(options);
+  let position = 0;
+  for (const doc of docs) ingestor.add(doc, position++);
+  return ingestor.finish();
+}
+
+/** Ingest an in-memory collection of documents into a SpanTable. */
+export function ingestTable(docs: Iterable<unknown>, options: IngestOptions): TableIngestResult {
+  const ingestor = new SpanTableIngestor(options);
   let position = 0;
   for (const doc of docs) ingestor.add(doc, position++);
   return ingestor.finish();

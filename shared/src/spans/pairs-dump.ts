@@ -8,7 +8,6 @@
  * for an Ingress span (this process served) local is the server side; for an Egress span
  * local is the client side and the two ends swap. The span's direction is the request's.
  */
-import type { Span } from "../gen/deeptrace/span/v1/span_pb.js";
 import { Direction } from "../gen/deeptrace/span/v1/span_pb.js";
 import { addressFrom } from "./address.js";
 import { directionFrom } from "./agent-document.js";
@@ -24,7 +23,7 @@ import {
   textAt,
   uintAt,
 } from "./document-fields.js";
-import { cleanComm, completeSpan } from "./span-draft.js";
+import { cleanComm, type SpanDraft } from "./span-draft.js";
 
 /** Normalised connection from a raw (local, remote) quintuple and the span's direction. */
 export function normaliseQuintuple(
@@ -45,7 +44,7 @@ export function normaliseQuintuple(
     : { l4Protocol: l4, srcIp: remote, srcPort: remotePort, dstIp: local, dstPort: localPort };
 }
 
-export function spanFromPair(pair: unknown, ctx: DocumentContext): Span {
+export function draftFromPair(pair: unknown, ctx: DocumentContext): SpanDraft {
   if (!isObject(pair)) throw new MalformedDocument("document is not an object");
   const req = objectAt(pair, "req", "req");
   const resp = objectAt(pair, "resp", "resp");
@@ -74,7 +73,7 @@ export function spanFromPair(pair: unknown, ctx: DocumentContext): Span {
   const respPayload = textAt(resp, "payload", "resp.payload");
   const reqSeq = optionalBigintAt(req, "enter_seq", "req.enter_seq") ?? 0n;
   const socket = typeof req.uuid === "number" ? req.uuid : 0;
-  return completeSpan({
+  return {
     agent: ctx.agent,
     index: ctx.index,
     docId: ctx.docId ?? `${tgid}:${threadId}:${socket}:${rawStartNs}:${reqSeq}`,
@@ -98,5 +97,5 @@ export function spanFromPair(pair: unknown, ctx: DocumentContext): Span {
     reqSeq,
     respSeq: optionalBigintAt(resp, "enter_seq", "resp.enter_seq") ?? 0n,
     labels: {},
-  });
+  };
 }

@@ -31,30 +31,41 @@ export function containerNameFrom(value: unknown): string {
   return first.startsWith("/") ? first.slice(1) : first;
 }
 
+/** Where unifyServices reads and writes the rows it votes over. */
+export interface ServiceRows {
+  /** Rows without a container name (the others keep their identity). */
+  rows: readonly number[];
+  /** The process of a row (agent, hostname, tgid). */
+  process: (row: number) => string;
+  ingress: (row: number) => boolean;
+  service: (row: number) => string;
+  setService: (row: number, service: string) => void;
+}
+
 /**
  * Give every span of one process the same service identity. Without a container name a
  * process's Egress spans only know their client address (often loopback or another
  * interface), so within a batch the identity of the process's Ingress spans wins (the
  * most frequent, ties by name), else the most frequent of its Egress spans.
- * Order-independent: the result does not depend on the order of `spans`.
+ * Order-independent: the result does not depend on the order of the rows.
  */
-export function unifyProcessServices(spans: readonly Span[]): void {
+export function unifyServices(t: ServiceRows): void {
   // process key -> service -> [ingress votes, egress votes]
   const votes = new Map<string, Map<string, [number, number]>>();
-  for (const s of spans) {
-    if (s.containerName) continue;
-    const key = `${s.agent}\0${s.hostname}\0${s.tgid}`;
+  for (const r of t.rows) {
+    const key = t.process(r);
     let tally = votes.get(key);
     if (!tally) {
       tally = new Map();
       votes.set(key, tally);
     }
-    let count = tally.get(s.service);
+    const service = t.service(r);
+    let count = tally.get(service);
     if (!count) {
       count = [0, 0];
-      tally.set(s.service, count);
+      tally.set(service, count);
     }
-    count[s.direction === Direction.INGRESS ? 0 : 1]++;
+    count[t.ingress(r) ? 0 : 1]++;
   }
   const chosen = new Map<string, string>();
   for (const [key, tally] of votes) {
@@ -72,9 +83,24 @@ export function unifyProcessServices(spans: readonly Span[]): void {
     }
     chosen.set(key, best);
   }
-  for (const s of spans) {
-    if (s.containerName) continue;
-    const service = chosen.get(`${s.agent}\0${s.hostname}\0${s.tgid}`);
-    if (service !== undefined) s.service = service;
+  for (const r of t.rows) {
+    const service = chosen.get(t.process(r));
+    if (service !== undefined) t.setService(r, service);
   }
+}
+
+/** unifyServices over protobuf Spans. */
+export function unifyProcessServices(spans: readonly Span[]): void {
+  const rows: number[] = [];
+  for (let r = 0; r < spans.length; r++) if (!(spans[r] as Span).containerName) rows.push(r);
+  const at = (r: number) => spans[r] as Span;
+  unifyServices({
+    rows,
+    process: (r) => `${at(r).agent}\0${at(r).hostname}\0${at(r).tgid}`,
+    ingress: (r) => at(r).direction === Direction.INGRESS,
+    service: (r) => at(r).service,
+    setService: (r, service) => {
+      at(r).service = service;
+    },
+  });
 }

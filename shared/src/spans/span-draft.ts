@@ -1,9 +1,15 @@
 /**
- * The common step of every adapter: a format-neutral draft of a span is completed into
- * the protobuf Span (deterministic id, endpoint, observed ids, status, service identity,
- * wall-clock times).
+ * The common step of every adapter: a format-neutral draft of a span gets its derived
+ * fields (deterministic id, endpoint, observed ids, status, service identity, wall-clock
+ * times) and is completed into the protobuf Span, or appended to a SpanTable.
  */
-import { type Connection, Direction, type Span } from "../gen/deeptrace/span/v1/span_pb.js";
+import {
+  type Connection,
+  Direction,
+  type ObservedId,
+  type Span,
+} from "../gen/deeptrace/span/v1/span_pb.js";
+import { MalformedDocument } from "./document-fields.js";
 import { parseEndpoint } from "./endpoint.js";
 import { spanIdFor } from "./ids.js";
 import { observedIdsIn } from "./observed-ids.js";
@@ -44,18 +50,33 @@ export function cleanComm(comm: string): string {
   return (nul >= 0 ? comm.slice(0, nul) : comm).trim();
 }
 
-export function completeSpan(d: SpanDraft): Span {
+/**
+ * What every span gets from its draft, whatever it is stored as (a protobuf Span, or a row
+ * of a SpanTable): the one place these fields are computed.
+ */
+export interface DerivedFields {
+  spanId: string;
+  endpoint: string;
+  service: string;
+  status: string;
+  error: boolean;
+  observedIds: ObservedId[];
+  /** Wall clock: raw time plus clock offset. */
+  startTimeNs: bigint;
+  endTimeNs: bigint;
+}
+
+export function deriveFields(d: SpanDraft): DerivedFields {
+  const startTimeNs = d.rawStartNs + d.clockOffsetNs;
+  const endTimeNs = d.rawEndNs + d.clockOffsetNs;
+  // The protobuf Span and the SpanTable hold int64 times.
+  for (const t of [d.rawStartNs, d.rawEndNs, startTimeNs, endTimeNs])
+    if (BigInt.asIntN(64, t) !== t) throw new MalformedDocument("time is out of the int64 range");
   const egress = d.direction === Direction.EGRESS;
   const { status, error } = statusOf(d.protocol, d.respPayload, egress);
   const ownIp = egress ? d.connection.dstIp : d.connection.srcIp;
   return {
-    $typeName: "deeptrace.span.v1.Span",
     spanId: spanIdFor(d.agent, d.index, d.docId),
-    agent: d.agent,
-    sourceIndex: d.index,
-    sourceDocId: d.docId,
-    direction: d.direction,
-    protocol: d.protocol,
     endpoint:
       parseEndpoint(d.protocol, d.reqPayload) ?? (d.endpointHint || d.protocol || "unknown"),
     service: serviceIdentity({
@@ -65,6 +86,25 @@ export function completeSpan(d: SpanDraft): Span {
       hostname: d.hostname,
       agent: d.agent,
     }),
+    status,
+    error,
+    observedIds: observedIdsIn(d.reqPayload),
+    startTimeNs,
+    endTimeNs,
+  };
+}
+
+export function completeSpan(d: SpanDraft, f: DerivedFields = deriveFields(d)): Span {
+  return {
+    $typeName: "deeptrace.span.v1.Span",
+    spanId: f.spanId,
+    agent: d.agent,
+    sourceIndex: d.index,
+    sourceDocId: d.docId,
+    direction: d.direction,
+    protocol: d.protocol,
+    endpoint: f.endpoint,
+    service: f.service,
     tgid: d.tgid,
     threadId: d.threadId,
     comm: d.comm,
@@ -72,8 +112,8 @@ export function completeSpan(d: SpanDraft): Span {
     containerId: d.containerId,
     containerName: d.containerName,
     hostname: d.hostname,
-    startTimeNs: d.rawStartNs + d.clockOffsetNs,
-    endTimeNs: d.rawEndNs + d.clockOffsetNs,
+    startTimeNs: f.startTimeNs,
+    endTimeNs: f.endTimeNs,
     rawStartNs: d.rawStartNs,
     rawEndNs: d.rawEndNs,
     clockOffsetNs: d.clockOffsetNs,
@@ -81,11 +121,11 @@ export function completeSpan(d: SpanDraft): Span {
     respSize: d.respSize,
     reqPayload: d.reqPayload,
     respPayload: d.respPayload,
-    status,
-    error,
+    status: f.status,
+    error: f.error,
     reqSeq: d.reqSeq,
     respSeq: d.respSeq,
-    observedIds: observedIdsIn(d.reqPayload),
+    observedIds: f.observedIds,
     labels: d.labels,
   };
 }

@@ -1,5 +1,5 @@
 import { Direction } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
-import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
+import { ingestDocuments, ingestTable } from "@deeptrace/shared/spans/ingest";
 import { describe, expect, it } from "vitest";
 
 // 10.0.0.1 and 10.0.0.2 as u32 in host order.
@@ -184,6 +184,19 @@ describe("malformed documents", () => {
       "duplicate document (same span id)": 1,
     });
     expect(r.examples[0]).toEqual({ position: 0, reason: "agent: document is not an object" });
+  });
+
+  it("with times beyond int64 (what a Span and a SpanTable hold) are rejected by both ingestors", () => {
+    const late = agentDoc(null);
+    // Decimal strings, as documents may carry times JSON numbers cannot hold exactly.
+    Object.assign(late.metric, {
+      start_time: "18446744073709551000",
+      end_time: "18446744073709551615",
+    });
+    const options = { format: "agent" as const, index: "spans_n6" };
+    const reasons = { "agent: time is out of the int64 range": 1 };
+    expect(ingestDocuments([late], options).reasons).toEqual(reasons);
+    expect(ingestTable([late], options).reasons).toEqual(reasons);
   });
 
   it("of an unknown format are rejected when the format is detected", () => {

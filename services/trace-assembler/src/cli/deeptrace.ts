@@ -25,8 +25,9 @@ import { parseArgs } from "node:util";
 import { toJsonString } from "@bufbuild/protobuf";
 import { TraceSchema } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { SPAN_FORMATS, type SpanFormat } from "@deeptrace/shared/spans/format-detect";
-import { SpanIngestor } from "@deeptrace/shared/spans/ingest";
-import { type Algorithm, assemble } from "../engine/assemble.js";
+import { SpanTableIngestor } from "@deeptrace/shared/spans/ingest";
+import type { TableIngestResult } from "@deeptrace/shared/spans/ingest-result";
+import { type Algorithm, type AssembleResult, assembleTable } from "../engine/assemble.js";
 import {
   type GroundTruth,
   groundTruthFromObservedIds,
@@ -134,10 +135,7 @@ async function readClockOffsets(path: string): Promise<Map<string, bigint>> {
   return offsets;
 }
 
-async function writeTraces(
-  path: string,
-  traces: ReturnType<typeof assemble>["traces"],
-): Promise<void> {
+async function writeTraces(path: string, traces: AssembleResult["traces"]): Promise<void> {
   const out = createWriteStream(path, "utf8");
   const failed = new Promise<never>((_, reject) => out.on("error", reject));
   const write = async () => {
@@ -154,6 +152,25 @@ async function writeTraces(
   }
 }
 
+/**
+ * The input file as a SpanTable. Its own function so that the ingestor (its de-duplication
+ * set and intern maps) is garbage by the time the engine runs.
+ */
+async function ingestFile(
+  args: AssembleArgs,
+  clockOffsetsNs: Map<string, bigint> | undefined,
+): Promise<TableIngestResult> {
+  const index = basename(args.input, extname(args.input));
+  const ingestor = new SpanTableIngestor({ format: args.format, index, clockOffsetsNs });
+  try {
+    await readDocuments(args.input, ingestor);
+  } catch (err) {
+    if (err instanceof InputError) throw new UsageError(`--input: ${err.message}`);
+    throw err;
+  }
+  return ingestor.finish();
+}
+
 async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv);
   await readable(args.input, "--input");
@@ -161,17 +178,9 @@ async function run(argv: string[]): Promise<number> {
   const clockOffsetsNs = args.clockOffsets ? await readClockOffsets(args.clockOffsets) : undefined;
 
   const t0 = performance.now();
-  const index = basename(args.input, extname(args.input));
-  const ingestor = new SpanIngestor({ format: args.format, index, clockOffsetsNs });
-  try {
-    await readDocuments(args.input, ingestor);
-  } catch (err) {
-    if (err instanceof InputError) throw new UsageError(`--input: ${err.message}`);
-    throw err;
-  }
-  const ingest = ingestor.finish();
+  const ingest = await ingestFile(args, clockOffsetsNs);
   const t1 = performance.now();
-  const result = assemble(ingest.spans, {
+  const result = assembleTable(ingest.table, {
     algorithm: args.algo,
     useObservedIds: args.observedIds,
     maskPropagatedIds: args.maskPropagatedIds,
@@ -181,7 +190,7 @@ async function run(argv: string[]): Promise<number> {
   const t3 = performance.now();
 
   if (args.report) {
-    let truth: GroundTruth = groundTruthFromObservedIds(ingest.spans);
+    let truth: GroundTruth = groundTruthFromObservedIds(ingest.table);
     if (args.groundTruth) {
       try {
         truth = parseGroundTruth((await readFile(args.groundTruth, "utf8")).split("\n"));

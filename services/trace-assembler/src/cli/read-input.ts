@@ -7,7 +7,7 @@
 import { createReadStream } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import type { SpanIngestor } from "@deeptrace/shared/spans/ingest";
+import type { DocumentSink } from "@deeptrace/shared/spans/ingest";
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -17,7 +17,7 @@ export class InputError extends Error {
 }
 
 /** Feed every document of `path` to the ingestor. */
-export async function readDocuments(path: string, ingestor: SpanIngestor): Promise<void> {
+export async function readDocuments(path: string, ingestor: DocumentSink): Promise<void> {
   const head = await firstLine(path);
   const trimmed = head.trim();
   if (trimmed === "") return readNdjson(path, ingestor);
@@ -36,7 +36,7 @@ export async function readDocuments(path: string, ingestor: SpanIngestor): Promi
 }
 
 /** A `{"spans": [...]}` wrapper contributes its spans; anything else is one document. */
-function feed(doc: unknown, ingestor: SpanIngestor, next: () => number): void {
+function feed(doc: unknown, ingestor: DocumentSink, next: () => number): void {
   if (
     typeof doc === "object" &&
     doc !== null &&
@@ -57,7 +57,7 @@ function parses(text: string): boolean {
   }
 }
 
-async function readNdjson(path: string, ingestor: SpanIngestor): Promise<void> {
+async function readNdjson(path: string, ingestor: DocumentSink): Promise<void> {
   const lines = createInterface({
     input: createReadStream(path, "utf8"),
     crlfDelay: Number.POSITIVE_INFINITY,

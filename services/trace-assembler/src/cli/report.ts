@@ -1,12 +1,12 @@
 /** The human-readable report of `deeptrace assemble --report`. */
-import type { IngestResult } from "@deeptrace/shared/spans/ingest-result";
+import type { IngestSummary } from "@deeptrace/shared/spans/ingest-result";
 import type { AssembleStats } from "../engine/assemble.js";
 import type { AccuracyReport, LinkMetrics } from "../scoring/score.js";
 
 export interface ReportInput {
   input: string;
   algorithm: string;
-  ingest: IngestResult;
+  ingest: IngestSummary;
   stats: AssembleStats;
   accuracy?: AccuracyReport;
   timingsMs: { ingest: number; assemble: number; write: number };
@@ -26,7 +26,7 @@ export function formatReport(r: ReportInput): string {
   out.push(`input      ${r.input}`);
   out.push(`algorithm  ${r.algorithm}`);
   out.push(
-    `documents  ${ingest.read} read, ${ingest.spans.length} spans, ${ingest.rejected} rejected` +
+    `documents  ${ingest.read} read, ${stats.spans} spans, ${ingest.rejected} rejected` +
       (Object.keys(ingest.formats).length ? ` (formats: ${JSON.stringify(ingest.formats)})` : ""),
   );
   for (const [reason, n] of Object.entries(ingest.reasons))

@@ -16,9 +16,11 @@
  * span whose candidate parents include exactly the spans carrying its id is linked to the
  * earliest of them (link kind OBSERVED) before the algorithm runs on the rest.
  */
-import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import type { ObservedId, Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type { ServiceGraph, Trace } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
 import { groundTruthId } from "@deeptrace/shared/spans/observed-ids";
+import { payloadSlot, REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
+import { type SpanTable, spanTableFromSpans } from "@deeptrace/shared/spans/span-table";
 import { assembleTraces } from "./assembly.js";
 import { findCandidates } from "./candidates.js";
 import { type CrossLinkResult, type CrossLinkStats, crossLinks } from "./cross-links.js";
@@ -116,10 +118,18 @@ export interface AssembleResult {
   parents: Map<string, string>;
 }
 
+/** Assemble protobuf Spans (the service path): a SpanTable over them, then assembleTable. */
 export function assemble(spans: readonly Span[], options: AssembleOptions): AssembleResult {
+  return assembleTable(spanTableFromSpans(spans), options);
+}
+
+/** Assemble the spans of a table (the batch path builds the table without Span messages). */
+export function assembleTable(table: SpanTable, options: AssembleOptions): AssembleResult {
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const t0 = performance.now();
-  const model = buildModel(spans);
+  const model = buildModel(table);
+  const { payloads, spanId } = table;
+  const { row } = model;
   const links = new Links(model.n);
   const t1 = performance.now();
 
@@ -127,7 +137,10 @@ export function assemble(spans: readonly Span[], options: AssembleOptions): Asse
     skewToleranceNs: tuning.skewToleranceNs,
     residualToleranceNs: tuning.residualToleranceNs,
     similarity: (e, g) =>
-      prefixSimilarity((model.spans[e] as Span).reqPayload, (model.spans[g] as Span).reqPayload),
+      prefixSimilarity(
+        payloads.text(payloadSlot(row[e] as number, REQUEST)),
+        payloads.text(payloadSlot(row[g] as number, REQUEST)),
+      ),
   });
   const suspectResponses = checkResponses(model, links, skewOf);
   const t2 = performance.now();
@@ -148,7 +161,9 @@ export function assemble(spans: readonly Span[], options: AssembleOptions): Asse
   }
   const t3 = performance.now();
 
-  const assembly = assembleTraces(model, links, options);
+  // Span ids as strings from here on (the trace documents and parents carry them).
+  const ids = Array.from(row, (r) => spanId.text(r));
+  const assembly = assembleTraces(model, links, ids, options);
   const t4 = performance.now();
   const graph = serviceGraph(model, links, assembly.members);
   const t5 = performance.now();
@@ -167,7 +182,7 @@ export function assemble(spans: readonly Span[], options: AssembleOptions): Asse
       if (model.direction[i] === 2) unlinkedEgress++;
       else unlinkedIngress++;
     }
-    parents.set((model.spans[i] as Span).spanId, p >= 0 ? (model.spans[p] as Span).spanId : "");
+    parents.set(ids[i] as string, p >= 0 ? (ids[p] as string) : "");
   }
   return {
     traces: assembly.traces,
@@ -215,9 +230,10 @@ function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult[
   for (let g = 0; g < model.n; g++) {
     const e = links.parent[g] as number;
     if (e < 0 || links.kind[g] !== LINK_CROSS || model.direction[e] !== EGRESS) continue;
-    const caller = model.spans[e] as Span;
-    const callee = model.spans[g] as Span;
-    if (!capturesDisagree(caller.respPayload, callee.respPayload)) continue;
+    const { payloads } = model.table;
+    const callerResponse = payloads.text(payloadSlot(model.row[e] as number, RESPONSE));
+    const calleeResponse = payloads.text(payloadSlot(model.row[g] as number, RESPONSE));
+    if (!capturesDisagree(callerResponse, calleeResponse)) continue;
     // The side that waited longer got a later response than its own. When that is the
     // callee, the caller's capture is fine.
     const calleeEnd = (model.end[g] as number) - skewOf(e, g);
@@ -243,12 +259,16 @@ function payloadTokens(model: SpanModel, options: TokenOptions): SpanTokens {
   }
   const members: number[] = [];
   for (let i = 0; i < model.n; i++) if (has[process[i] as number] === 3) members.push(i);
+  const { payloads } = model.table;
   return spanTokens(
     model.n,
     members,
     (i) => {
-      const s = model.spans[i] as Span;
-      return [s.reqPayload, model.suspectResponse[i] ? "" : s.respPayload];
+      const r = model.row[i] as number;
+      return [
+        payloads.text(payloadSlot(r, REQUEST)),
+        model.suspectResponse[i] ? "" : payloads.text(payloadSlot(r, RESPONSE)),
+      ];
     },
     options,
   );
@@ -265,7 +285,7 @@ function linkObserved(model: SpanModel, links: Links, fixed: Int32Array): void {
     open.clear();
     for (let m = byProcess.offsets[p] as number; m < (byProcess.offsets[p + 1] as number); m++) {
       const i = byProcess.members[m] as number;
-      const id = groundTruthId((model.spans[i] as Span).observedIds);
+      const id = groundTruthId(model.table.observedIds[model.row[i] as number] as ObservedId[]);
       if (id === undefined) continue;
       const list = open.get(id);
       if (direction[i] === INGRESS) {

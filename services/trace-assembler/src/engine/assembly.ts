@@ -12,7 +12,7 @@
  *   late_span_count  spans listed as late by the caller (re-published windows)
  *   skew_applied     a clock offset was applied to at least one span
  */
-import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import type { Direction, ObservedId } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import {
   LinkKind,
   type Trace,
@@ -44,12 +44,14 @@ const KIND: Record<number, LinkKind> = {
   [LINK_OBSERVED]: LinkKind.OBSERVED,
 };
 
+/** `spanIds`: the span id of each model index. */
 export function assembleTraces(
   model: SpanModel,
   links: Links,
+  spanIds: readonly string[],
   options: AssemblyOptions,
 ): AssemblyResult {
-  const { n, spans } = model;
+  const { n, row, table } = model;
   const uf = new UnionFind(n);
   const parent = Int32Array.from(links.parent);
   let cyclesBroken = 0;
@@ -92,14 +94,14 @@ export function assembleTraces(
   const emitted: Int32Array[] = [];
   for (let t = 0; t < roots.length; t++) {
     const root = roots[t] as number;
-    const rootSpan = spans[root] as Span;
+    const rootStart = table.startNs[row[root] as number] as bigint;
     const w = options.window;
-    if (w && (rootSpan.startTimeNs < w.startNs || rootSpan.startTimeNs >= w.endNs)) continue;
-    const ids = members[t] as Int32Array;
+    if (w && (rootStart < w.startNs || rootStart >= w.endNs)) continue;
+    const spans = members[t] as Int32Array;
     const rootIsIngress = model.direction[root] === INGRESS;
     const orphanRoot = !rootIsIngress || callerSeen[model.connection[root] as number] === 1;
-    traces.push(traceDocument(model, links, parent, ids, root, orphanRoot, options));
-    emitted.push(ids);
+    traces.push(traceDocument(model, links, parent, spanIds, spans, root, orphanRoot, options));
+    emitted.push(spans);
   }
   return { traces, members: emitted, tracesTotal: roots.length, cyclesBroken };
 }
@@ -108,15 +110,17 @@ function traceDocument(
   model: SpanModel,
   links: Links,
   parent: Int32Array,
+  spanIds: readonly string[],
   ids: Int32Array,
   root: number,
   orphanRoot: boolean,
   options: AssemblyOptions,
 ): Trace {
-  const { spans } = model;
-  const rootSpan = spans[root] as Span;
-  let startNs = rootSpan.startTimeNs;
-  let endNs = rootSpan.endTimeNs;
+  const { row, table } = model;
+  const { strings } = table;
+  const rootRow = row[root] as number;
+  let startNs = table.startNs[rootRow] as bigint;
+  let endNs = table.endNs[rootRow] as bigint;
   const services = new Set<string>();
   const endpoints = new Set<string>();
   let error = false;
@@ -125,44 +129,51 @@ function traceDocument(
   const traceSpans: TraceSpan[] = new Array(ids.length);
   for (let k = 0; k < ids.length; k++) {
     const i = ids[k] as number;
-    const s = spans[i] as Span;
-    if (s.startTimeNs < startNs) startNs = s.startTimeNs;
-    if (s.endTimeNs > endNs) endNs = s.endTimeNs;
-    services.add(s.service);
-    endpoints.add(s.endpoint);
-    if (s.error) error = true;
-    if (s.clockOffsetNs !== 0n) skewApplied = true;
-    if (options.lateSpanIds?.has(s.spanId)) late++;
+    const r = row[i] as number;
+    const id = spanIds[i] as string;
+    const spanStart = table.startNs[r] as bigint;
+    const spanEnd = table.endNs[r] as bigint;
+    const service = strings[table.service[r] as number] as string;
+    const endpoint = strings[table.endpoint[r] as number] as string;
+    const spanError = table.error[r] === 1;
+    if (spanStart < startNs) startNs = spanStart;
+    if (spanEnd > endNs) endNs = spanEnd;
+    services.add(service);
+    endpoints.add(endpoint);
+    if (spanError) error = true;
+    if ((table.clockOffsetNs[r] as bigint) !== 0n) skewApplied = true;
+    if (options.lateSpanIds?.has(id)) late++;
     const p = parent[i] as number;
     traceSpans[k] = {
       $typeName: "deeptrace.trace.v1.TraceSpan",
-      spanId: s.spanId,
-      parentSpanId: p >= 0 ? (spans[p] as Span).spanId : "",
+      spanId: id,
+      parentSpanId: p >= 0 ? (spanIds[p] as string) : "",
       linkKind: p >= 0 ? (KIND[links.kind[i] as number] ?? LinkKind.UNSPECIFIED) : LinkKind.ROOT,
       linkScore: p >= 0 ? (links.score[i] as number) : 0,
-      agent: s.agent,
-      service: s.service,
-      endpoint: s.endpoint,
-      direction: s.direction,
-      protocol: s.protocol,
-      startTimeNs: s.startTimeNs,
-      endTimeNs: s.endTimeNs,
-      durationNs: s.endTimeNs - s.startTimeNs,
-      rawStartNs: s.rawStartNs,
-      rawEndNs: s.rawEndNs,
-      status: s.status,
-      error: s.error,
-      tgid: s.tgid,
-      threadId: s.threadId,
-      observedIds: s.observedIds,
+      agent: strings[table.agent[r] as number] as string,
+      service,
+      endpoint,
+      direction: table.direction[r] as Direction,
+      protocol: strings[table.protocol[r] as number] as string,
+      startTimeNs: spanStart,
+      endTimeNs: spanEnd,
+      durationNs: spanEnd - spanStart,
+      rawStartNs: table.rawStartNs[r] as bigint,
+      rawEndNs: table.rawEndNs[r] as bigint,
+      status: strings[table.status[r] as number] as string,
+      error: spanError,
+      tgid: table.tgid[r] as number,
+      threadId: table.threadId[r] as number,
+      observedIds: table.observedIds[r] as ObservedId[],
     };
   }
+  const rootId = spanIds[root] as string;
   return {
     $typeName: "deeptrace.trace.v1.Trace",
-    traceId: traceIdFor(rootSpan.spanId),
-    rootSpanId: rootSpan.spanId,
-    rootService: rootSpan.service,
-    rootEndpoint: rootSpan.endpoint,
+    traceId: traceIdFor(rootId),
+    rootSpanId: rootId,
+    rootService: strings[table.service[rootRow] as number] as string,
+    rootEndpoint: strings[table.endpoint[rootRow] as number] as string,
     startTimeNs: startNs,
     endTimeNs: endNs,
     durationNs: endNs - startNs,

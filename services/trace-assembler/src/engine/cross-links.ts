@@ -148,7 +148,8 @@ function matchConnections(
     if (egress.length === 0 || ingress.length === 0) continue;
     const taken = new Uint8Array(ingress.length);
     let low = 0; // first ingress not yet taken or skipped
-    for (const e of egress) {
+    for (let at = 0; at < egress.length; at++) {
+      const e = egress[at] as number;
       while (low < ingress.length && taken[low]) low++;
       let best = -1;
       let bestRank = Number.POSITIVE_INFINITY;
@@ -171,7 +172,7 @@ function matchConnections(
           best = j;
           bestRank = rank;
           bestSim = -1;
-          if (!options.similarity || !overlapsNext(model, e, egress)) break;
+          if (!options.similarity || !overlapsNext(model, at, egress)) break;
           continue;
         }
         if (rank === bestRank && options.similarity) {
@@ -191,9 +192,9 @@ function matchConnections(
   }
 }
 
-/** Whether caller span e overlaps another caller span on its connection (multiplexing). */
-function overlapsNext(model: SpanModel, e: number, egress: readonly number[]): boolean {
-  const at = egress.indexOf(e);
+/** Whether caller span egress[at] overlaps another caller span on its connection (multiplexing). */
+function overlapsNext(model: SpanModel, at: number, egress: readonly number[]): boolean {
+  const e = egress[at] as number;
   const next = egress[at + 1];
   const prev = egress[at - 1];
   return (

@@ -14,9 +14,10 @@
  * parent's thread: there the thread tells, and concurrent lookups of one name make the
  * pairing by order approximate.
  */
-import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import { payloadSlot, REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
+import { NO_CONNECTION } from "@deeptrace/shared/spans/span-table";
 import { LINK_CROSS, LINK_INTRA, type Links } from "./links.js";
-import { EGRESS, groupBy, type SpanModel } from "./model.js";
+import { EGRESS, groupBy, type SpanModel, textOf } from "./model.js";
 
 /** Longest time from a lookup's answer to the dial's first request (TCP handshake included). */
 const MAX_DIAL_NS = 20e6;
@@ -47,9 +48,10 @@ export function dnsAnswerAddress(resp: string): string | undefined {
 
 /** The lookup's dial per DNS Egress span (model index), -1 when none was found. */
 export function dnsDials(model: SpanModel): Int32Array {
-  const { direction, start, end, spans } = model;
+  const { direction, start, end, row, table } = model;
+  const { payloads, srcIp, strings } = table;
   const dial = new Int32Array(model.n).fill(-1);
-  const isDns = (i: number) => (spans[i] as Span).protocol.toUpperCase() === "DNS";
+  const isDns = (i: number) => textOf(model, table.protocol, i).toUpperCase() === "DNS";
   const seen = new Uint8Array(model.counts.connection);
   const firstOnConnection = new Uint8Array(model.n);
   let lookups = 0;
@@ -85,9 +87,8 @@ export function dnsDials(model: SpanModel): Int32Array {
     dns.sort((a, b) => (end[a] as number) - (end[b] as number) || a - b);
     for (const d of dns) {
       const e = end[d] as number;
-      const s = spans[d] as Span;
-      const address = dnsAnswerAddress(s.respPayload);
-      const name = s.endpoint.split(" ").pop() ?? "";
+      const address = dnsAnswerAddress(payloads.text(payloadSlot(row[d] as number, RESPONSE)));
+      const name = textOf(model, table.endpoint, d).split(" ").pop() ?? "";
       let lo = 0;
       let hi = dials.length;
       while (lo < hi) {
@@ -99,11 +100,13 @@ export function dnsDials(model: SpanModel): Int32Array {
         const x = dials[k] as number;
         if ((start[x] as number) > e + MAX_DIAL_NS) break;
         if (claimed[x]) continue;
-        const target = spans[x] as Span;
+        const target = row[x] as number;
         const matches =
           address !== undefined
-            ? target.connection?.srcIp === address
-            : name !== "" && target.reqPayload.slice(0, 512).includes(name);
+            ? (srcIp[target] as number) !== NO_CONNECTION &&
+              strings[srcIp[target] as number] === address
+            : name !== "" &&
+              payloads.text(payloadSlot(target, REQUEST)).slice(0, 512).includes(name);
         if (!matches) continue;
         claimed[x] = 1;
         dial[d] = x;

@@ -5,16 +5,24 @@
  * Strings the algorithms compare (processes, endpoints, connections) are interned to
  * small integers in canonical order, so every id (and everything derived) is the same for
  * the same set of spans whatever order they arrived in.
+ *
+ * The model reads a SpanTable (columns); model index i is row `row[i]` of the table.
  */
-import { Direction, type Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+
+import { Direction } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import type { SpanTable } from "@deeptrace/shared/spans/span-table";
+import { NO_CONNECTION } from "@deeptrace/shared/spans/span-table";
+import { TupleIds } from "./tuple-ids.js";
 
 export const INGRESS = 1;
 export const EGRESS = 2;
 
 export interface SpanModel {
   n: number;
-  /** Spans in canonical order; index i of every array below refers to spans[i]. */
-  spans: readonly Span[];
+  /** The spans, in their input order. */
+  table: SpanTable;
+  /** Table row of model index i (canonical order). */
+  row: Int32Array;
   /** Earliest start (wall clock ns); times below are relative to it. */
   baseNs: bigint;
   start: Float64Array;
@@ -58,44 +66,48 @@ export interface SpanModel {
   };
 }
 
-class Interner {
-  private readonly ids = new Map<string, number>();
-  id(key: string): number {
-    let v = this.ids.get(key);
-    if (v === undefined) {
-      v = this.ids.size;
-      this.ids.set(key, v);
+/** Ids by first appearance for a column of table string ids. */
+class StringIds {
+  private readonly ids: Int32Array;
+  size = 0;
+  constructor(strings: number) {
+    this.ids = new Int32Array(strings).fill(-1);
+  }
+  id(stringId: number): number {
+    let v = this.ids[stringId] as number;
+    if (v < 0) {
+      v = this.size++;
+      this.ids[stringId] = v;
     }
     return v;
   }
-  get size(): number {
-    return this.ids.size;
-  }
 }
 
-/** Canonical order: start time, then span id (ids are unique within a batch). */
-export function canonicalOrder(spans: readonly Span[]): Span[] {
-  const n = spans.length;
-  if (n === 0) return [];
-  let base = spans[0]?.startTimeNs as bigint;
-  for (const s of spans) if (s.startTimeNs < base) base = s.startTimeNs;
+/** Canonical order of the table's rows: start time, then span id (unique within a batch). */
+export function canonicalOrder(table: SpanTable): Int32Array {
+  const n = table.length;
+  if (n === 0) return new Int32Array(0);
+  const { startNs, spanId } = table;
+  let base = startNs[0] as bigint;
+  for (let r = 1; r < n; r++) if ((startNs[r] as bigint) < base) base = startNs[r] as bigint;
   const rel = new Float64Array(n);
-  for (let i = 0; i < n; i++) rel[i] = Number((spans[i] as Span).startTimeNs - base);
-  const order = Array.from({ length: n }, (_, i) => i);
+  for (let r = 0; r < n; r++) rel[r] = Number((startNs[r] as bigint) - base);
+  const order = Array.from({ length: n }, (_, r) => r);
   order.sort((a, b) => {
     const d = (rel[a] as number) - (rel[b] as number);
     if (d !== 0) return d;
-    const ia = (spans[a] as Span).spanId;
-    const ib = (spans[b] as Span).spanId;
+    const ia = spanId.text(a);
+    const ib = spanId.text(b);
     return ia < ib ? -1 : ia > ib ? 1 : 0;
   });
-  return order.map((i) => spans[i] as Span);
+  return Int32Array.from(order);
 }
 
-export function buildModel(input: readonly Span[]): SpanModel {
-  const spans = canonicalOrder(input);
-  const n = spans.length;
-  const baseNs = n > 0 ? (spans[0] as Span).startTimeNs : 0n;
+export function buildModel(table: SpanTable): SpanModel {
+  const row = canonicalOrder(table);
+  const n = row.length;
+  const { strings } = table;
+  const baseNs = n > 0 ? (table.startNs[row[0] as number] as bigint) : 0n;
   const start = new Float64Array(n);
   const end = new Float64Array(n);
   const direction = new Uint8Array(n);
@@ -109,39 +121,76 @@ export function buildModel(input: readonly Span[]): SpanModel {
   const service = new Int32Array(n);
   const reqSize = new Float64Array(n);
   const respSize = new Float64Array(n);
-  const processes = new Interner();
-  const endpoints = new Interner();
-  const connections = new Interner();
-  const serverKeys = new Interner();
-  const downstreams = new Interner();
-  const agents = new Interner();
-  const services = new Interner();
+  // Tuples are interned a field at a time (each step's id is the next step's prefix); only
+  // the last step's ids are kept, assigned in canonical order like every other id.
+  const S = strings.length + 1;
+  const U32 = 2 ** 32;
+  const agentHost = new TupleIds();
+  const processes = new TupleIds();
+  const endpoints = new StringIds(strings.length);
+  const protocolIp = new TupleIds();
+  const protocolIpPort = new TupleIds();
+  const connectionHalf = new TupleIds();
+  const protocolPort = new TupleIds();
+  const connections = new TupleIds();
+  const serverKeys = new TupleIds();
+  const downstreams = new TupleIds();
+  const agents = new StringIds(strings.length);
+  const services = new StringIds(strings.length);
+  // Protocols compare case-insensitively: one id per lower-cased protocol.
+  const lowerIds = new Map<string, number>();
+  const lowerOf = new Int32Array(strings.length).fill(-1);
+  // A span without a connection reads as server address "" (as the Span's absent connection
+  // did); string ids are shifted by one so that "no connection" is 0 when "" is not a string.
+  const emptyString = strings.indexOf("") + 1;
   for (let i = 0; i < n; i++) {
-    const s = spans[i] as Span;
-    start[i] = Number(s.startTimeNs - baseNs);
-    end[i] = Number(s.endTimeNs - baseNs);
-    direction[i] =
-      s.direction === Direction.INGRESS ? INGRESS : s.direction === Direction.EGRESS ? EGRESS : 0;
-    process[i] = processes.id(`${s.agent}\0${s.hostname}\0${s.tgid}`);
-    thread[i] = s.threadId;
-    endpoint[i] = endpoints.id(s.endpoint);
-    const c = s.connection;
-    const proto = s.protocol.toLowerCase();
-    connection[i] = c
-      ? connections.id(`${proto}\0${c.srcIp}\0${c.srcPort}\0${c.dstIp}\0${c.dstPort}`)
-      : connections.id(`\0none\0${i}`);
-    serverKey[i] = serverKeys.id(`${proto}\0${c?.srcPort ?? 0}\0${s.endpoint}`);
-    downstream[i] = downstreams.id(
-      `${proto}\0${c?.srcIp ?? ""}\0${c?.srcPort ?? 0}\0${s.endpoint}`,
+    const r = row[i] as number;
+    start[i] = Number((table.startNs[r] as bigint) - baseNs);
+    end[i] = Number((table.endNs[r] as bigint) - baseNs);
+    const d = table.direction[r];
+    direction[i] = d === Direction.INGRESS ? INGRESS : d === Direction.EGRESS ? EGRESS : 0;
+    process[i] = processes.id(
+      agentHost.id(table.agent[r] as number, table.hostname[r] as number, S),
+      table.tgid[r] as number,
+      U32,
     );
-    agent[i] = agents.id(s.agent);
-    service[i] = services.id(s.service);
-    reqSize[i] = Number(s.reqSize);
-    respSize[i] = Number(s.respSize);
+    thread[i] = table.threadId[r] as number;
+    const ep = table.endpoint[r] as number;
+    endpoint[i] = endpoints.id(ep);
+    const protocolId = table.protocol[r] as number;
+    let proto = lowerOf[protocolId] as number;
+    if (proto < 0) {
+      const lower = (strings[protocolId] as string).toLowerCase();
+      proto = lowerIds.get(lower) ?? lowerIds.size;
+      lowerIds.set(lower, proto);
+      lowerOf[protocolId] = proto;
+    }
+    const connected = table.srcIp[r] !== NO_CONNECTION;
+    const srcIp = (table.srcIp[r] as number) + 1;
+    const srcPort = table.srcPort[r] as number;
+    const server = protocolIpPort.id(protocolIp.id(proto, srcIp, S), srcPort, U32);
+    connection[i] = !connected
+      ? connections.id(-1, i, U32)
+      : connections.id(
+          connectionHalf.id(server, (table.dstIp[r] as number) + 1, S),
+          table.dstPort[r] as number,
+          U32,
+        );
+    serverKey[i] = serverKeys.id(protocolPort.id(proto, srcPort, U32), ep, S);
+    downstream[i] = downstreams.id(
+      !connected ? protocolIpPort.id(protocolIp.id(proto, emptyString, S), srcPort, U32) : server,
+      ep,
+      S,
+    );
+    agent[i] = agents.id(table.agent[r] as number);
+    service[i] = services.id(table.service[r] as number);
+    reqSize[i] = table.reqSize[r] as number;
+    respSize[i] = table.respSize[r] as number;
   }
   return {
     n,
-    spans,
+    table,
+    row,
     baseNs,
     start,
     end,
@@ -168,6 +217,11 @@ export function buildModel(input: readonly Span[]): SpanModel {
       service: services.size,
     },
   };
+}
+
+/** The string of a table string column for model index i. */
+export function textOf(model: SpanModel, column: Int32Array, i: number): string {
+  return model.table.strings[column[model.row[i] as number] as number] as string;
 }
 
 /** Group span indices by an interned column, each group in canonical (start) order. */

@@ -58,6 +58,11 @@ export interface SpanTokens {
   mass: Float32Array;
 }
 
+/** 1 for the characters of a token (ASCII letters and digits), by UTF-16 code unit. */
+const WORD = new Uint8Array(65536);
+for (let c = 0; c < 128; c++)
+  WORD[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+
 /** Distinct token hashes of one span (request and response), reusing buffers. */
 class TokenScratch {
   readonly hashes: Uint32Array;
@@ -85,10 +90,9 @@ class TokenScratch {
     const len = Math.min(text.length, maxChars);
     let h = 0x811c9dc5;
     let run = 0;
-    for (let i = 0; i <= len; i++) {
-      const c = i < len ? text.charCodeAt(i) : 0;
-      const word = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-      if (word) {
+    for (let i = 0; i < len; i++) {
+      const c = text.charCodeAt(i);
+      if (WORD[c] === 1) {
         h = Math.imul(h ^ c, 0x01000193);
         run++;
         continue;
@@ -97,6 +101,7 @@ class TokenScratch {
       h = 0x811c9dc5;
       run = 0;
     }
+    if (run >= MIN_TOKEN) this.insert(h);
   }
 
   private insert(raw: number): void {

@@ -12,10 +12,11 @@
  *
  * Spans without ground truth are left out of every metric.
  */
-import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
+import type { ObservedId } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { agentForIndex } from "@deeptrace/shared/spans/document-context";
 import { spanIdFor } from "@deeptrace/shared/spans/ids";
 import { groundTruthId } from "@deeptrace/shared/spans/observed-ids";
+import type { SpanTable } from "@deeptrace/shared/spans/span-table";
 
 export interface GroundTruth {
   level: "trace" | "parent";
@@ -25,11 +26,13 @@ export interface GroundTruth {
   parentOf?: Map<string, string>;
 }
 
-export function groundTruthFromObservedIds(spans: readonly Span[]): GroundTruth {
+export function groundTruthFromObservedIds(
+  spans: Pick<SpanTable, "length" | "spanId" | "observedIds">,
+): GroundTruth {
   const requestOf = new Map<string, string>();
-  for (const s of spans) {
-    const id = groundTruthId(s.observedIds);
-    if (id !== undefined) requestOf.set(s.spanId, id);
+  for (let r = 0; r < spans.length; r++) {
+    const id = groundTruthId(spans.observedIds[r] as ObservedId[]);
+    if (id !== undefined) requestOf.set(spans.spanId.text(r), id);
   }
   return { level: "trace", requestOf };
 }

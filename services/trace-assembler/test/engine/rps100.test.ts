@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
+import { spanTableFromSpans } from "@deeptrace/shared/spans/span-table";
 import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/engine/assemble.js";
 import { groundTruthFromObservedIds } from "../../src/scoring/ground-truth.js";
@@ -16,7 +17,7 @@ describe("real capture rps100-spans.json", () => {
     const doc = JSON.parse(readFileSync(FILE, "utf8")) as { spans: unknown[] };
     return ingestDocuments(doc.spans, { format: "auto", index: "rps100-spans" });
   })();
-  const truth = groundTruthFromObservedIds(spans);
+  const truth = groundTruthFromObservedIds(spanTableFromSpans(spans));
 
   it("ingests all 1604 pairs, 1438 of them with an X-Request-Id", () => {
     expect(spans).toHaveLength(1604);

@@ -1,0 +1,83 @@
+/**
+ * Many short strings kept outside the JavaScript heap: Latin-1 bytes in 16 MiB chunks,
+ * decoded when read. A batch of a million spans holds two million payloads and a million
+ * span ids; as strings they are objects every garbage collection has to copy (while they
+ * are young) and mark (on every full collection). A string with a character beyond U+00FF
+ * (a binary capture decoded with U+FFFD) is kept as it is.
+ */
+
+/** Strings by slot. */
+export interface Texts {
+  text(slot: number): string;
+}
+
+/** Strings held by the caller (protobuf Spans), by slot. */
+export class StringTexts implements Texts {
+  constructor(private readonly values: readonly string[]) {}
+
+  text(slot: number): string {
+    return this.values[slot] as string;
+  }
+}
+
+const CHUNK_BYTES = 1 << 24;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: any character beyond Latin-1
+const BEYOND_LATIN1 = /[^\x00-\xff]/;
+/** Length of a text kept as a string. */
+const WIDE = -1;
+
+/** Strings appended by slot into chunked Latin-1 byte arenas. */
+export class TextArena implements Texts {
+  private readonly chunks: Buffer[] = [];
+  private chunk = Buffer.allocUnsafe(0);
+  private used = 0;
+  /** Per slot: chunk x CHUNK_BYTES + offset, and length (WIDE: kept as a string). */
+  private position: Float64Array;
+  private length: Int32Array;
+  private readonly wide = new Map<number, string>();
+
+  /** `slots`: expected slots (the index grows past it). */
+  constructor(slots: number) {
+    this.position = new Float64Array(Math.max(32, slots));
+    this.length = new Int32Array(Math.max(32, slots));
+  }
+
+  append(slot: number, text: string): void {
+    if (slot >= this.length.length) this.grow(slot);
+    if (BEYOND_LATIN1.test(text)) {
+      this.wide.set(slot, text);
+      this.length[slot] = WIDE;
+      return;
+    }
+    if (this.used + text.length > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, text.length));
+      this.chunks.push(this.chunk);
+      this.used = 0;
+    }
+    this.chunk.write(text, this.used, "latin1");
+    this.position[slot] = (this.chunks.length - 1) * CHUNK_BYTES + this.used;
+    this.length[slot] = text.length;
+    this.used += text.length;
+  }
+
+  text(slot: number): string {
+    const length = this.length[slot] as number;
+    if (length === WIDE) return this.wide.get(slot) as string;
+    if (length === 0) return "";
+    const position = this.position[slot] as number;
+    const chunk = this.chunks[Math.floor(position / CHUNK_BYTES)] as Buffer;
+    const offset = position % CHUNK_BYTES;
+    return chunk.toString("latin1", offset, offset + length);
+  }
+
+  private grow(slot: number): void {
+    let size = this.length.length;
+    while (size <= slot) size *= 2;
+    const position = new Float64Array(size);
+    position.set(this.position);
+    this.position = position;
+    const length = new Int32Array(size);
+    length.set(this.length);
+    this.length = length;
+  }
+}
