@@ -1,4 +1,5 @@
 import type { CpuUse } from "./cpu-meter.js";
+import { withSection } from "./doc-section.js";
 
 /** The fraction of the ceiling the pipeline should reach. */
 export const TARGET = 0.7;
@@ -50,29 +51,19 @@ export interface AssemblerBenchResults {
   target: number;
 }
 
-const START = "<!-- bench:assembler start (written by npm run bench:assembler) -->";
-const END = "<!-- bench:assembler end -->";
 const INDEX_ROW = "| trace-assembler pipeline";
 
 /**
- * docs/benchmarks.md with this run's results: the section between the markers replaced (or
- * appended when the file has none yet) and the headline of the index row updated. The rest of
- * the file (the engine's and the other benchmarks' parts) is left as it is.
+ * docs/benchmarks.md with this run's results: the assembler's section replaced (see
+ * doc-section.ts) and the headline of the index row updated.
  */
 export function withAssemblerSection(document: string, results: AssemblerBenchResults): string {
-  const section = `${START}\n${assemblerSection(results)}${END}`;
-  const from = document.indexOf(START);
-  const to = document.indexOf(END);
-  let text =
-    from >= 0 && to > from
-      ? document.slice(0, from) + section + document.slice(to + END.length)
-      : `${document.trimEnd()}\n\n${section}\n`;
+  const text = withSection(document, "assembler", assemblerSection(results));
   const row = `${INDEX_ROW} (NATS → engine → Elasticsearch) | \`npm run bench:assembler\` | ${headline(results)} | [below](#trace-assembler-pipeline) |`;
-  text = text
+  return text
     .split("\n")
     .map((line) => (line.startsWith(INDEX_ROW) ? row : line))
     .join("\n");
-  return text;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;

@@ -28,6 +28,7 @@ import {
   parseGroundTruth,
 } from "../scoring/ground-truth.js";
 import { type AccuracyReport, score } from "../scoring/score.js";
+import { withSection } from "./doc-section.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "../../../..");
@@ -525,7 +526,7 @@ const mib = (b: number | undefined): string =>
 
 function markdown(r: BenchResults): string {
   const out: string[] = [];
-  out.push("# Engine benchmarks", "");
+  out.push("## Engine", "");
   out.push(
     "Measured by `services/trace-assembler/src/bench/engine-bench.ts`; machine-readable results in `docs/bench/engine.json`.",
     "",
@@ -540,7 +541,7 @@ function markdown(r: BenchResults): string {
   if (r.real) {
     const d = r.real.results.deeptrace;
     const f = r.real.results.fifo;
-    out.push("## Real capture: rps100-spans.json", "");
+    out.push("### Real capture: rps100-spans.json", "");
     out.push(
       `${r.real.spans} spans ingested (${r.real.rejected} rejected). Ground truth: the request side's X-Request-Id (trace level). Upstream figures from shared/data/README.md.`,
       "",
@@ -566,7 +567,7 @@ function markdown(r: BenchResults): string {
     );
   }
   if (r.accuracy) {
-    out.push("## Generated workloads", "");
+    out.push("### Generated workloads", "");
     out.push(
       "Generated with the workload generator (`npm run generate:workload`), fed to the engine as Elasticsearch hits with the manifest's clock offsets, scored against the generator's parent-level ground truth. e2e = share of requests whose every Egress span got the right parent; intra = Egress -> Ingress parent in the same process; cross = callee Ingress -> caller Egress. \"fields off\" also drops the X-Request-Id header, so no payload carries a propagated id.",
       "",
@@ -614,7 +615,7 @@ function markdown(r: BenchResults): string {
     }
   }
   if (r.throughput) {
-    out.push("## Throughput", "");
+    out.push("### Throughput", "");
     out.push(`${JSON.stringify(r.throughput.parameters)}`, "");
     out.push(
       "Each size runs in its own child process (`taskset -c 1 node --max-old-space-size=...`), one at a time, while the accuracy sweep runs in another child pinned to core 0; max RSS is per run and includes the input (NDJSON lines in memory). CPU s is the process's own CPU time (user + system) over the timed part: on this shared machine the wall time also counts the time other processes held the core.",
@@ -651,22 +652,8 @@ function markdown(r: BenchResults): string {
         : "- scaling: **not measured** (a throughput run failed)",
     );
   }
-  out.push("## Targets (issue 3)", "", ...targets, "");
+  out.push("### Targets (issue 3)", "", ...targets, "");
   return `${out.join("\n")}\n`;
-}
-
-/** Heading of the engine section in docs/benchmarks.md, below the index of all benchmarks. */
-const ENGINE_SECTION = "## Engine";
-
-/**
- * The report under the index of an existing docs/benchmarks.md (everything above its
- * engine section is kept), or on its own when there is no such file.
- */
-function withIndex(existing: string, report: string): string {
-  const at = existing.indexOf(`\n${ENGINE_SECTION}\n`);
-  if (at < 0) return report;
-  const body = report.slice(report.indexOf("\n") + 1);
-  return `${existing.slice(0, at + 1)}${ENGINE_SECTION}\n${body}`;
 }
 
 async function main(): Promise<void> {
@@ -732,7 +719,11 @@ async function main(): Promise<void> {
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(
     mdPath,
-    withIndex(existsSync(mdPath) ? readFileSync(mdPath, "utf8") : "", markdown(results)),
+    withSection(
+      existsSync(mdPath) ? readFileSync(mdPath, "utf8") : "",
+      "engine",
+      markdown(results),
+    ),
   );
   log(`wrote ${jsonPath} and ${mdPath}`);
 }
