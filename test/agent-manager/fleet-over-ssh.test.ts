@@ -600,9 +600,10 @@ describe("agent-manager over real SSH hosts", () => {
     expect(JSON.stringify(docs)).not.toContain(password);
     expect(responses.join("\n")).not.toContain(password);
     const audit = (await es(`/${PREFIX}-audit/_search?size=100`)) as {
-      hits: { hits: { _source: { method: string; principal: string } }[] };
+      hits: { hits: { _source: { method: string; principal: string; target?: string } }[] };
     };
-    expect(audit.hits.hits.map((h) => `${h._source.method}:${h._source.principal}`)).toEqual(
+    const records = audit.hits.hits.map((h) => h._source);
+    expect(records.map((r) => `${r.method}:${r.principal}`)).toEqual(
       expect.arrayContaining([
         "DeployAgents:operator",
         "RegisterAgent:admin",
@@ -610,6 +611,9 @@ describe("agent-manager over real SSH hosts", () => {
         "UpdateConfig:operator",
       ]),
     );
+    // Each names what it acted on.
+    expect(records.find((r) => r.method === "DeployAgents")?.target).toMatch(/^agents=am/);
+    expect(records.find((r) => r.method === "RegisterAgent")?.target).toMatch(/^agent=/);
   });
 
   it("syncs a config change to a stopped agent for its next start, which runs with it", async () => {

@@ -16,7 +16,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { type AuditSink, auditRecord } from "./audit.js";
+import { type AuditSink, auditRecord, auditTarget } from "./audit.js";
 import { authorize, type BearerAuthenticator, type Principal, type Role } from "./auth.js";
 import { principalKey } from "./principal.js";
 import { codeName, toServiceError } from "./status.js";
@@ -199,10 +199,13 @@ class CallRunner {
         peer: call.getPeer(),
         outcome,
         durationMs: Math.round(seconds * 1000),
+        ...withTarget(auditTarget(call.request, this.method.input)),
       }),
     );
   }
 }
+
+const withTarget = (target: string | undefined) => (target === undefined ? {} : { target });
 
 function metadataHeaders(metadata: Metadata): Headers {
   const headers = new Headers();

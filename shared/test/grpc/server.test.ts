@@ -138,9 +138,26 @@ describe("GrpcServer", () => {
     await client("operator-token").listAgents({});
     const response = await client("operator-token").startAgents({});
     expect(response.results[0]?.ok).toBe(true);
-    expect(audits.map((a) => [a.method, a.principal, a.outcome])).toEqual([
-      ["StartAgents", "bob", "OK"],
+    expect(audits.map((a) => [a.method, a.principal, a.outcome, a.target])).toEqual([
+      ["StartAgents", "bob", "OK", "agents=all"],
     ]);
+  });
+
+  it("names in the audit record what the call acted on, never what it carried", async () => {
+    const { client, audits } = await start();
+    await client("operator-token").startAgents({
+      selector: { names: ["a1", "a2"], labels: { rack: "r9", env: "prod" } },
+    });
+    await codeOf(
+      client("viewer-token").registerAgent({
+        agent: { name: "a3", host: "10.0.0.3", passwordRef: "env:SECRET_PASSWORD" },
+      }),
+    );
+    expect(audits.map((a) => a.target)).toEqual([
+      "agents=a1,a2 labels=env=prod,rack=r9",
+      "agent=a3",
+    ]);
+    expect(JSON.stringify(audits)).not.toContain("SECRET_PASSWORD");
   });
 
   it("keeps the code and message of ConnectErrors and hides unexpected errors", async () => {
