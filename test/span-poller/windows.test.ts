@@ -105,6 +105,23 @@ describe("span-poller windows against Elasticsearch and JetStream", () => {
     expect(collector.received.some((r) => r.msgId.endsWith(".r1"))).toBe(true);
   });
 
+  it("publishes spans that arrive late in a range it had skipped as empty", async () => {
+    // base + 20 s lies between the historical spans and now: every agent was caught up, so
+    // the poller passed it with nothing to publish. An agent that could not write for a
+    // while (Elasticsearch down) delivers such spans late.
+    const gap = base + 20_000n * MS;
+    const late = Array.from({ length: 90 }, (_, i) => ({
+      agent: i % 3,
+      wallNs: gap + BigInt(i * 22_222_221),
+    }));
+    await writer.write(late, true);
+    await eventually("spans in a skipped range", () =>
+      windowProblems(collector.received, writer.written),
+    );
+    const windows = collector.received.map((r) => r.window);
+    expect(windows.some((w) => w.startNs <= gap && gap < w.endNs && w.revision === 0)).toBe(true);
+  });
+
   it("windows live spans of agents with different clocks, written out of order", async () => {
     for (let round = 0; round < 6; round++) {
       const now = BigInt(Date.now()) * MS;

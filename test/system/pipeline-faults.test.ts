@@ -297,7 +297,23 @@ describe("the whole pipeline on three hosts with different clocks, under faults"
       const counts = await Promise.all(spanIndices.map(count));
       return counts.reduce((a, b) => a + b, 0) === total;
     });
-    await until("every span in a stored trace", 240_000, async () => (await traced()) === total);
+    let progress = "";
+    await until("every span in a stored trace", 240_000, async () => {
+      const n = await traced();
+      const p = await pollerClient().getStatus({});
+      const live = assemblers.filter(
+        (a) => a.process.exitCode === null && a.process.signalCode === null,
+      );
+      const stats = await Promise.all(live.map((a) => assemblerClient(a).getStats({})));
+      const agents = p.agents.map(
+        (a) => `${a.agent} watermark ${a.watermarkNs} error "${a.lastError}"`,
+      );
+      const warnings = poller.output.filter((l) => /"level":(40|50)/.test(l)).slice(-5);
+      progress = `${n} of ${total} spans traced; poller: ${p.windowsPublished} windows, ${p.lateSpans} late spans, ${p.repairs} repairs, next window ${p.nextWindowStartNs}, watermark ${p.watermarkNs}, error "${p.lastError}", agents: ${agents.join("; ")}; assemblers: ${stats.map((s) => `${s.windowsProcessed} windows, ${s.pendingWindows} pending, ${s.deadLetters} dead letters`).join(" / ")}; poller warnings: ${warnings.join("\n")}`;
+      return n === total;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}: ${progress}`);
+    });
     await until("the assemblers to drain", 60_000, async () => {
       const stats = await assemblerClient(assemblers[0] as RunningService).getStats({});
       return stats.pendingWindows === 0n;

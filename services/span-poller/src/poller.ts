@@ -4,7 +4,7 @@ import { spanFromAgentDocument } from "@deeptrace/shared/spans/agent-document";
 import type { Client } from "@elastic/elasticsearch";
 import type { Logger } from "pino";
 import { Backoff, sleep } from "./backoff.js";
-import { alignDown, maxBig, msToNs, nowNs, toRawNs, toWallNs } from "./clock.js";
+import { alignDown, maxBig, minBig, msToNs, nowNs, toRawNs, toWallNs } from "./clock.js";
 import { type IndexHit, IndexReader, ReadCursor } from "./index-reader.js";
 import { Inventory, type InventoryAgent, type InventorySourceName } from "./inventory.js";
 import type { PollerMetrics } from "./metrics.js";
@@ -121,6 +121,11 @@ export class SpanPoller {
   private cursor: PollerCursor = { nextStartNs: undefined, pending: undefined, agents: {} };
   /** Published windows within the repair horizon, by start time. */
   private recent: WindowRecord[] = [];
+  /**
+   * Ranges skipped because no span was known there, within the repair horizon: spans that
+   * arrive there late (an agent that could not write for a while) get windows of their own.
+   */
+  private gaps: Array<{ startNs: bigint; endNs: bigint }> = [];
   private initialized = false;
   private paused = false;
   private stopping = false;
@@ -594,6 +599,7 @@ export class SpanPoller {
       });
       if (plan.kind === "wait") break;
       if (plan.kind === "skip") {
+        this.rememberGap(this.cursor.nextStartNs, plan.endNs);
         this.advanceTo(plan.endNs);
         this.cursorDirty = true;
         continue;
@@ -837,6 +843,14 @@ export class SpanPoller {
     return record;
   }
 
+  private rememberGap(startNs: bigint, endNs: bigint): void {
+    const horizonStart = endNs - msToNs(this.section.repair_horizon_ms);
+    const last = this.gaps[this.gaps.length - 1];
+    if (last && last.endNs === startNs) last.endNs = endNs;
+    else this.gaps.push({ startNs, endNs });
+    this.gaps = this.gaps.filter((g) => g.endNs >= horizonStart);
+  }
+
   private remember(record: WindowRecord): void {
     const horizonStart =
       (this.cursor.nextStartNs ?? record.endNs) - msToNs(this.section.repair_horizon_ms);
@@ -855,6 +869,7 @@ export class SpanPoller {
    * re-published with the next revision.
    */
   private async checkLateSpans(): Promise<void> {
+    await this.checkGaps();
     if (this.recent.length === 0) return;
     const due = new Set<string>();
     // One count per agent and window, all agents' indices in one request per chunk.
@@ -880,6 +895,46 @@ export class SpanPoller {
     for (const w of [...this.recent]) {
       if (this.stopping) return;
       if (due.has(w.windowId)) await this.republish(w, "repair");
+    }
+  }
+
+  /**
+   * Counts the documents of every skipped range again, one grid window at a time; a grid
+   * window that now holds documents is read and published (revision 0) like a window that
+   * was due, and from then on is checked as a published one. The rest stays a gap.
+   */
+  private async checkGaps(): Promise<void> {
+    if (this.gaps.length === 0) return;
+    const cells: Array<{ startNs: bigint; endNs: bigint }> = [];
+    for (const g of this.gaps) {
+      for (let t = g.startNs; t < g.endNs; ) {
+        const end = minBig(alignDown(t, this.windowNs) + this.windowNs, g.endNs);
+        cells.push({ startNs: t, endNs: end });
+        t = end;
+      }
+    }
+    const ranges = cells.flatMap((c, cell) =>
+      [...this.agents.values()].map((a) => ({
+        key: `${cell}|${a.agent.name}`,
+        cell,
+        index: a.agent.index,
+        fromRawNs: toRawNs(c.startNs, a.agent.clockOffsetNs),
+        toRawNs: toRawNs(c.endNs, a.agent.clockOffsetNs),
+      })),
+    );
+    const found = new Set<number>();
+    for (let i = 0; i < ranges.length; i += COUNT_CHUNK) {
+      const chunk = ranges.slice(i, i + COUNT_CHUNK);
+      const counts = await this.reader.countRanges(chunk);
+      for (const r of chunk) if ((counts.get(r.key) ?? 0) > 0) found.add(r.cell);
+    }
+    if (found.size === 0) return;
+    this.gaps = cells.filter((_, cell) => !found.has(cell));
+    for (const cell of [...found].sort((a, b) => a - b)) {
+      if (this.stopping) return;
+      const c = cells[cell] as { startNs: bigint; endNs: bigint };
+      const id = windowIdFor(c.startNs, c.endNs);
+      await this.republish(this.recordFor(id, c.startNs, c.endNs, this.marginNs, -1), "repair");
     }
   }
 
