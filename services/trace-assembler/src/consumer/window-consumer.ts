@@ -97,6 +97,7 @@ export class WindowConsumer {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.logger.info({ inHand: this.inHand.size }, "no longer taking windows");
     for (const { msg, heartbeat } of this.waiting.splice(0)) {
       clearInterval(heartbeat);
       msg.nak();
