@@ -1,10 +1,8 @@
 import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
-import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
-import { createWorkload } from "@deeptrace/shared/workload/generator";
 import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/engine/assemble.js";
-import { parseGroundTruth } from "../../src/scoring/ground-truth.js";
 import { score } from "../../src/scoring/score.js";
+import { generatedSpans } from "./generated-spans.js";
 
 /**
  * Generated chain workloads with hundreds of requests in flight. The chain's frontend and
@@ -13,7 +11,7 @@ import { score } from "../../src/scoring/score.js";
  * the query) match exactly one.
  */
 function chain(concurrency: number, fields: boolean) {
-  const w = createWorkload({
+  return generatedSpans({
     topology: "chain",
     concurrency,
     requests: 3 * concurrency,
@@ -21,21 +19,6 @@ function chain(concurrency: number, fields: boolean) {
     transactionFields: fields,
     requestIdHeader: fields,
   });
-  const hits: unknown[] = [];
-  const truth: string[] = [];
-  for (const s of w.spans()) {
-    hits.push({ _index: s.line.index, _id: s.line.id, _source: s.line.doc });
-    truth.push(JSON.stringify(s.truth));
-  }
-  const offsets = new Map(
-    w.manifest().agents.map((a) => [a.agent, BigInt(a.recordedClockOffsetNs)]),
-  );
-  const { spans } = ingestDocuments(hits, {
-    format: "agent",
-    index: "spans",
-    clockOffsetsNs: offsets,
-  });
-  return { spans, truth: parseGroundTruth(truth) };
 }
 
 /** Share of HTTP Egress spans of `service` that got their true parent. */

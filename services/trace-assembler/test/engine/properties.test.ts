@@ -1,15 +1,13 @@
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { TraceSchema } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
-import { ingestDocuments } from "@deeptrace/shared/spans/ingest";
-import { createWorkload } from "@deeptrace/shared/workload/generator";
 import type { TopologyName } from "@deeptrace/shared/workload/topology";
 import { describe, expect, it } from "vitest";
 import { type Algorithm, assemble } from "../../src/engine/assemble.js";
-import { parseGroundTruth } from "../../src/scoring/ground-truth.js";
+import { generatedSpans } from "./generated-spans.js";
 
 function workload(topology: TopologyName, seed: number, fields: boolean) {
-  const w = createWorkload({
+  return generatedSpans({
     topology,
     concurrency: 20,
     requests: 60,
@@ -17,21 +15,6 @@ function workload(topology: TopologyName, seed: number, fields: boolean) {
     transactionFields: fields,
     requestIdHeader: fields,
   });
-  const hits: unknown[] = [];
-  const truth: string[] = [];
-  for (const s of w.spans()) {
-    hits.push({ _index: s.line.index, _id: s.line.id, _source: s.line.doc });
-    truth.push(JSON.stringify(s.truth));
-  }
-  const offsets = new Map(
-    w.manifest().agents.map((a) => [a.agent, BigInt(a.recordedClockOffsetNs)]),
-  );
-  const { spans } = ingestDocuments(hits, {
-    format: "agent",
-    index: "spans",
-    clockOffsetsNs: offsets,
-  });
-  return { spans, truth: parseGroundTruth(truth) };
 }
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
