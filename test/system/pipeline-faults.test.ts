@@ -31,6 +31,7 @@ import { publishEmulator } from "../agent-manager/support/emulator-repo.js";
 import { natsUrl, type SshHost, sshHosts, urlForHosts } from "../support/infrastructure.js";
 import { homeOf, userIds } from "../support/local-user.js";
 import { type RunningService, startService } from "../support/service-process.js";
+import { waitFor } from "../trace-assembler/support/harness.js";
 import { PrivateElasticsearch } from "./support/private-elasticsearch.js";
 import { type ReplayedWorkload, writeReplayedWorkload } from "./support/replayed-workload.js";
 
@@ -59,23 +60,13 @@ const pollerClient = () =>
 const assemblerClient = (s: RunningService) =>
   createServiceClient(TraceAssemblerService, { address: s.grpc, token: TOKENS.viewer });
 
-async function until<T>(
+/** The harness's waitFor with the description first, as the steps below read. */
+function until<T>(
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | undefined | false>,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(1_000);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+  return waitFor(probe, what, timeoutMs);
 }
 
 async function count(index: string): Promise<number> {
