@@ -2,7 +2,8 @@
  * Worker thread entry: decodes a window message and runs the engine over it, so the main
  * thread's event loop stays free for NATS and Elasticsearch while a window is assembled.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, type TransferListItem, workerData } from "node:worker_threads";
+import { encodeSources } from "@deeptrace/shared/elastic/bulk-writer";
 import type { TraceIndices } from "@deeptrace/shared/elastic/index-templates";
 import type { AssembleReply, AssembleRequest } from "./window-assembler.js";
 import { assembleWindow, decodeWindow, type WindowSettings } from "./window-processor.js";
@@ -11,14 +12,17 @@ const { indices, settings } = workerData as { indices: TraceIndices; settings: W
 
 parentPort?.on("message", ({ id, data }: AssembleRequest) => {
   let reply: AssembleReply;
+  const transfer: TransferListItem[] = [];
   try {
     const window = decodeWindow(data);
     const assembled = assembleWindow(window, indices, settings);
+    const { documents, buffer } = encodeSources(assembled.documents);
+    transfer.push(buffer);
     reply = {
       id,
       ok: true,
       window: { startNs: window.startNs, endNs: window.endNs },
-      documents: assembled.documents,
+      documents,
       summary: assembled.summary,
     };
   } catch (error) {
@@ -29,5 +33,5 @@ parentPort?.on("message", ({ id, data }: AssembleRequest) => {
       message: (error as Error).message ?? String(error),
     };
   }
-  parentPort?.postMessage(reply);
+  parentPort?.postMessage(reply, transfer);
 });
