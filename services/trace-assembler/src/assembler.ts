@@ -96,6 +96,7 @@ export async function setupAssembler({
     });
     const revisions = new WindowRevisions(es, writer, indices);
     const windowAssembler = new WindowAssembler(indices, settings);
+    windowAssembler.start();
     const deadLettered = (reason: string) => {
       stats.deadLetters++;
       metrics.windows.inc({ outcome: "dead_lettered" });

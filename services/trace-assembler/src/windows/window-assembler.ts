@@ -48,6 +48,14 @@ export class WindowAssembler {
     private readonly settings: WindowSettings,
   ) {}
 
+  /**
+   * Starts the worker ahead of the first window, so that window does not also wait for the
+   * worker to load the engine.
+   */
+  start(): void {
+    this.ensureWorker();
+  }
+
   assemble(data: Uint8Array): Promise<AssembledMessage> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
