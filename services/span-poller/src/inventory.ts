@@ -1,4 +1,5 @@
 import type { Config } from "@deeptrace/shared/config/schema";
+import { configuredSpanIndex, defaultSpanIndex } from "@deeptrace/shared/config/span-index";
 import { AgentManagerService } from "@deeptrace/shared/gen/deeptrace/agent/v1/agent_manager_service_pb";
 import { AgentState } from "@deeptrace/shared/gen/deeptrace/agent/v1/agent_pb";
 import { createServiceClient } from "@deeptrace/shared/grpc/client";
@@ -21,13 +22,16 @@ export interface InventorySnapshot {
   error?: string;
 }
 
-/** The `[[agents]]` of the configuration file: index spans_<name>, offsets from [span_poller]. */
+/**
+ * The `[[agents]]` of the configuration file: each agent's span index as its config names it
+ * (`spans_<name>` by default), offsets from [span_poller].
+ */
 export function configInventory(config: Config): InventoryAgent[] {
   const offsets = config.span_poller.clock_offsets_ns;
-  return config.agents.map(({ agent_info }) => ({
-    name: agent_info.agent_name,
-    index: `spans_${agent_info.agent_name}`,
-    clockOffsetNs: BigInt(offsets[agent_info.agent_name] ?? 0),
+  return config.agents.map((agent) => ({
+    name: agent.agent_info.agent_name,
+    index: configuredSpanIndex(config, agent),
+    clockOffsetNs: BigInt(offsets[agent.agent_info.agent_name] ?? 0),
     state: "configured",
   }));
 }
@@ -62,7 +66,7 @@ export class Inventory {
       const offsets = this.config.span_poller.clock_offsets_ns;
       this.lastFromManager = response.agents.map((agent) => ({
         name: agent.name,
-        index: agent.spanIndex || `spans_${agent.name}`,
+        index: agent.spanIndex || defaultSpanIndex(agent.name),
         clockOffsetNs:
           agent.clockOffsetMeasuredAtNs > 0n
             ? agent.clockOffsetNs

@@ -45,8 +45,3 @@ export interface AgentRecord {
 export function authKind(agent: AgentRecord): "key" | "password" {
   return agent.privateKeyPath ? "key" : "password";
 }
-
-/** The Elasticsearch index the agent writes its spans to. */
-export function defaultSpanIndex(name: string): string {
-  return `spans_${name}`;
-}

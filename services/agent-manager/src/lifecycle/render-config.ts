@@ -1,6 +1,7 @@
 import type { Secret } from "@deeptrace/shared/config/secret";
+import { defaultSpanIndex, senderIndexName } from "@deeptrace/shared/config/span-index";
 import { stringify } from "smol-toml";
-import { type AgentRecord, defaultSpanIndex } from "../inventory/agent-record.js";
+import type { AgentRecord } from "../inventory/agent-record.js";
 import { configHash } from "./config-hash.js";
 
 /** What the server contributes to every agent's config. */
@@ -96,7 +97,5 @@ export function renderAgentConfig(agent: AgentRecord, ctx: RenderContext): Rende
 
 /** The span index a rendered config names. */
 export function spanIndexOf(config: Record<string, unknown>, agentName: string): string {
-  const sender = config.sender;
-  const index = isPlainObject(sender) ? sender.index_name : undefined;
-  return typeof index === "string" ? index : defaultSpanIndex(agentName);
+  return senderIndexName(config.sender) ?? defaultSpanIndex(agentName);
 }
