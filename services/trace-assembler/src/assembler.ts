@@ -212,11 +212,13 @@ export async function setupAssembler({
       }),
     ],
     healthy: () => running !== undefined && !running.nc.isClosed(),
-    stop: async () => {
+    stopIntake: async () => {
       starting.abort();
       await started;
+      await running?.windows.stop(section.shutdown_grace_ms);
+    },
+    stop: async () => {
       if (running) {
-        await running.windows.stop(section.shutdown_grace_ms);
         await running.maxDeliveries.stop();
         await running.windowAssembler.close();
         await running.nc.drain();

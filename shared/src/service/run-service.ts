@@ -25,7 +25,12 @@ export interface ServiceParts {
   audit?: AuditSink;
   /** Extra readiness beyond the gRPC server running (e.g. Elasticsearch reachable). */
   healthy?: () => boolean;
-  /** Stop background work and flush; runs after the gRPC server drained. */
+  /**
+   * Stop taking new work (stop fetching messages) and finish or hand back the work in hand;
+   * runs as soon as shutdown starts, while the gRPC server drains.
+   */
+  stopIntake?: () => Promise<void>;
+  /** Stop background work and flush; runs after the gRPC server drained and intake stopped. */
   stop?: () => Promise<void>;
 }
 
@@ -40,7 +45,8 @@ const USAGE = "usage: <service> [--config FILE] [--print-config]   (or DEEPTRACE
 /**
  * Runs a service process: loads and validates the configuration (exit 2 on errors), starts
  * gRPC (health, reflection, auth) and HTTP /metrics + /healthz, and on SIGTERM or SIGINT
- * shuts down gracefully: NOT_SERVING, drain within the grace period, stop, exit 0.
+ * shuts down gracefully: NOT_SERVING and intake stopped, drain within the grace period, stop,
+ * exit 0.
  */
 export async function runService(main: ServiceMain, argv = process.argv.slice(2)): Promise<void> {
   let config: Config;
@@ -108,7 +114,7 @@ export async function runService(main: ServiceMain, argv = process.argv.slice(2)
     stopping = true;
     logger.info({ signal, graceMs: section.shutdown_grace_ms }, "shutting down");
     try {
-      await grpc.shutdown(section.shutdown_grace_ms);
+      await Promise.all([grpc.shutdown(section.shutdown_grace_ms), parts.stopIntake?.()]);
       await parts.stop?.();
       await http.close();
       logger.info("stopped");
