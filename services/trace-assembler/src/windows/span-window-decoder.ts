@@ -111,10 +111,10 @@ function readSpan(reader: WireReader, end: number): Span {
         span.spanId = reader.string(wire, field);
         break;
       case 2:
-        span.agent = reader.string(wire, field);
+        span.agent = reader.repeatedString(wire, field);
         break;
       case 3:
-        span.sourceIndex = reader.string(wire, field);
+        span.sourceIndex = reader.repeatedString(wire, field);
         break;
       case 4:
         span.sourceDocId = reader.string(wire, field);
@@ -123,13 +123,13 @@ function readSpan(reader: WireReader, end: number): Span {
         span.direction = reader.int32(wire, field);
         break;
       case 6:
-        span.protocol = reader.string(wire, field);
+        span.protocol = reader.repeatedString(wire, field);
         break;
       case 7:
-        span.endpoint = reader.string(wire, field);
+        span.endpoint = reader.repeatedString(wire, field);
         break;
       case 8:
-        span.service = reader.string(wire, field);
+        span.service = reader.repeatedString(wire, field);
         break;
       case 9:
         span.tgid = reader.uint32(wire, field);
@@ -138,19 +138,19 @@ function readSpan(reader: WireReader, end: number): Span {
         span.threadId = reader.uint32(wire, field);
         break;
       case 11:
-        span.comm = reader.string(wire, field);
+        span.comm = reader.repeatedString(wire, field);
         break;
       case 12:
         span.connection = readConnection(reader, reader.message(wire, field), span.connection);
         break;
       case 13:
-        span.containerId = reader.string(wire, field);
+        span.containerId = reader.repeatedString(wire, field);
         break;
       case 14:
-        span.containerName = reader.string(wire, field);
+        span.containerName = reader.repeatedString(wire, field);
         break;
       case 15:
-        span.hostname = reader.string(wire, field);
+        span.hostname = reader.repeatedString(wire, field);
         break;
       case 16:
         span.startTimeNs = reader.int64(wire, field);
@@ -180,7 +180,7 @@ function readSpan(reader: WireReader, end: number): Span {
         span.respPayload = reader.string(wire, field);
         break;
       case 25:
-        span.status = reader.string(wire, field);
+        span.status = reader.repeatedString(wire, field);
         break;
       case 26:
         span.error = reader.varintNumber(wire, field) !== 0;
@@ -216,10 +216,10 @@ function readConnection(reader: WireReader, end: number, merged?: Connection): C
   };
   while (reader.pos < end) {
     const [field, wire] = reader.tag();
-    if (field === 1) connection.l4Protocol = reader.string(wire, field);
-    else if (field === 2) connection.srcIp = reader.string(wire, field);
+    if (field === 1) connection.l4Protocol = reader.repeatedString(wire, field);
+    else if (field === 2) connection.srcIp = reader.repeatedString(wire, field);
     else if (field === 3) connection.srcPort = reader.uint32(wire, field);
-    else if (field === 4) connection.dstIp = reader.string(wire, field);
+    else if (field === 4) connection.dstIp = reader.repeatedString(wire, field);
     else if (field === 5) connection.dstPort = reader.uint32(wire, field);
     else reader.skip(wire);
   }
@@ -231,7 +231,7 @@ function readObservedId(reader: WireReader, end: number): ObservedId {
   const id: ObservedId = { $typeName: "deeptrace.span.v1.ObservedId", kind: "", value: "" };
   while (reader.pos < end) {
     const [field, wire] = reader.tag();
-    if (field === 1) id.kind = reader.string(wire, field);
+    if (field === 1) id.kind = reader.repeatedString(wire, field);
     else if (field === 2) id.value = reader.string(wire, field);
     else reader.skip(wire);
   }
@@ -244,7 +244,7 @@ function readLabel(reader: WireReader, end: number, labels: Record<string, strin
   let value = "";
   while (reader.pos < end) {
     const [field, wire] = reader.tag();
-    if (field === 1) key = reader.string(wire, field);
+    if (field === 1) key = reader.repeatedString(wire, field);
     else if (field === 2) value = reader.string(wire, field);
     else reader.skip(wire);
   }
@@ -252,10 +252,48 @@ function readLabel(reader: WireReader, end: number, labels: Record<string, strin
   labels[key] = value;
 }
 
+/** Strings up to this many bytes go through `ShortTexts`; longer ones (payloads) do not repeat. */
+const SHORT_TEXT_BYTES = 64;
+
+/**
+ * The strings of one window's short repeating fields (agent, index, service, protocol, host, addresses,
+ * status) repeat in nearly every span: each distinct byte sequence is decoded once and the
+ * same string returned after, so later maps keyed by it hash it once. A slot whose bytes
+ * differ is replaced (a cache, not a set); the bytes are compared in full, so a hash
+ * collision only costs a decode.
+ */
+class ShortTexts {
+  private static readonly SLOTS = 4096;
+  private readonly bytes: Array<Buffer | undefined> = new Array(ShortTexts.SLOTS);
+  private readonly strings: string[] = new Array(ShortTexts.SLOTS);
+
+  text(buffer: Buffer, start: number, end: number): string {
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ (buffer[i] as number), 0x01000193);
+    const slot = (hash >>> 0) & (ShortTexts.SLOTS - 1);
+    const known = this.bytes[slot];
+    if (known !== undefined && known.length === end - start) {
+      let same = true;
+      for (let i = 0; i < known.length; i++) {
+        if (known[i] !== buffer[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.strings[slot] as string;
+    }
+    const text = buffer.toString("utf8", start, end);
+    this.bytes[slot] = Buffer.from(buffer.subarray(start, end));
+    this.strings[slot] = text;
+    return text;
+  }
+}
+
 /** Reads protobuf wire format from a byte array; every read checks the bounds. */
 class WireReader {
   pos = 0;
   private readonly buffer: Buffer;
+  private readonly texts = new ShortTexts();
 
   constructor(data: Uint8Array) {
     this.buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -345,6 +383,17 @@ class WireReader {
   string(wire: number, field: number): string {
     const end = this.message(wire, field);
     const text = this.buffer.toString("utf8", this.pos, end);
+    this.pos = end;
+    return text;
+  }
+
+  /** A string field whose values repeat from span to span (agent, service, addresses...). */
+  repeatedString(wire: number, field: number): string {
+    const end = this.message(wire, field);
+    const text =
+      end - this.pos <= SHORT_TEXT_BYTES
+        ? this.texts.text(this.buffer, this.pos, end)
+        : this.buffer.toString("utf8", this.pos, end);
     this.pos = end;
     return text;
   }

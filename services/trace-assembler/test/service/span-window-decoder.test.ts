@@ -40,6 +40,25 @@ describe("decodeSpanWindow", () => {
     expect(decoded).toEqual(reference(bytes));
   });
 
+  it("keeps every value of repeating short fields apart, however many and however alike", () => {
+    // More distinct values than the decoder remembers, many of one length and one byte apart.
+    const spans = Array.from({ length: 10_000 }, (_, i) =>
+      create(SpanSchema, {
+        spanId: `s${i}`,
+        agent: `agent-${String(i % 5_000).padStart(4, "0")}`,
+        service: i % 2 === 0 ? "svc-a" : "svc-b",
+        hostname: `h\u00e9${i % 7}`,
+        connection: { srcIp: `10.0.${i % 256}.${i % 199}`, dstIp: "10.0.0.1", dstPort: 80 },
+        labels: { [`k${i % 3}`]: "v" },
+      }),
+    );
+    const bytes = toBinary(
+      SpanWindowSchema,
+      create(SpanWindowSchema, { windowId: "alike", startNs: 1n, endNs: 2n, spans }),
+    );
+    expect(decodeSpanWindow(bytes)).toEqual(reference(bytes));
+  });
+
   it("keeps 64-bit extremes, negative numbers, non-ASCII text, labels and a merged connection", () => {
     const span = create(SpanSchema, {
       spanId: "s\u00e9\u{1f600}",
