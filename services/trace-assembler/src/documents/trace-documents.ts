@@ -1,4 +1,4 @@
-import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import {
   Direction,
   type ObservedId,
@@ -11,6 +11,7 @@ import {
   type TraceSpan,
   TraceSpanSchema,
 } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
+import { traceSpanJson } from "./trace-span-json.js";
 
 /** The window a document came from. */
 export interface WindowRef {
@@ -71,7 +72,7 @@ export function traceDocument(trace: Trace, window: WindowRef, assembledAt: Date
     window_id: window.windowId,
     window_revision: window.revision,
     assembled_at: assembledAt.toISOString(),
-    spans: trace.spans.map((s) => toJson(TraceSpanSchema, s)),
+    spans: trace.spans.map(traceSpanJson),
   };
 }
 
