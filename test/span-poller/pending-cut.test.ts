@@ -74,7 +74,7 @@ describe("span-poller re-publishing a pending cut window at start", () => {
     };
     const store = new StateStore(writer.es, `${s.prefix}-poller-state`);
     await store.ensureIndex();
-    await store.saveCursor({ nextStartNs: window.endNs, pending, agents: {} });
+    await store.saveCursor({ nextStartNs: window.endNs, pending, agents: {}, gaps: [] });
     poller = await startService("span-poller", {
       config: writeConfig(s, {
         window_ms: 1_000,

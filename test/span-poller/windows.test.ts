@@ -31,6 +31,7 @@ describe("span-poller windows against Elasticsearch and JetStream", () => {
   const writer = new SpanWriter(s);
   const collector = new WindowCollector(s);
   let poller: RunningService;
+  let config: string;
   // Historical spans: 30 s ago, so every agent is idle and caught up once they are read.
   // On the 1 s window grid, so the crowded second below is one window before it shrinks.
   const base = (BigInt(Date.now()) / 1_000n - 30n) * 1_000n * MS;
@@ -47,7 +48,7 @@ describe("span-poller windows against Elasticsearch and JetStream", () => {
       docs.push({ agent: 1 + (i % 2), wallNs: base + 4_000n * MS + BigInt(i * 199_999) });
     }
     await writer.write(shuffled(docs), true);
-    const config = writeConfig(s, {
+    config = writeConfig(s, {
       window_ms: 1_000,
       margin_ms: 200,
       allowed_lateness_ms: 1_500,
@@ -116,6 +117,28 @@ describe("span-poller windows against Elasticsearch and JetStream", () => {
     }));
     await writer.write(late, true);
     await eventually("spans in a skipped range", () =>
+      windowProblems(collector.received, writer.written),
+    );
+    const windows = collector.received.map((r) => r.window);
+    expect(windows.some((w) => w.startNs <= gap && gap < w.endNs && w.revision === 0)).toBe(true);
+  });
+
+  it("keeps checking the ranges it skipped after a restart", async () => {
+    // The skipped ranges are kept with the cursor: spans an agent delivers there after the
+    // poller restarted are still found.
+    const gap = base + 25_000n * MS;
+    await eventually("the poller past the range", async () => {
+      const { nextWindowStartNs } = await pollerClient(poller.grpc).getStatus({});
+      return nextWindowStartNs > gap + 2_000n * MS ? [] : [`next window ${nextWindowStartNs}`];
+    });
+    await poller.stop();
+    poller = await startService("span-poller", { config });
+    const late = Array.from({ length: 60 }, (_, i) => ({
+      agent: i % 3,
+      wallNs: gap + BigInt(i * 11_111_111),
+    }));
+    await writer.write(late, true);
+    await eventually("spans in a range skipped before the restart", () =>
       windowProblems(collector.received, writer.written),
     );
     const windows = collector.received.map((r) => r.window);

@@ -12,7 +12,7 @@ import { type NatsLink, NatsLinkError } from "./nats-link.js";
 import { WindowPublisher } from "./publisher.js";
 import { RateMeter } from "./rate-meter.js";
 import { type BufferedDoc, bufferedSpan, byStartThenId, SpanBuffer } from "./span-buffer.js";
-import { type PollerCursor, StateStore, type WindowRecord } from "./state-store.js";
+import { type PollerCursor, StateStore, type TimeRange, type WindowRecord } from "./state-store.js";
 import { type AgentProgress, agentWatermark, globalWatermark } from "./watermark.js";
 import {
   encodeWindow,
@@ -118,14 +118,14 @@ export class SpanPoller {
   private publisher: WindowPublisher | undefined;
   private readonly buffer = new SpanBuffer();
   private readonly agents = new Map<string, AgentRuntime>();
-  private cursor: PollerCursor = { nextStartNs: undefined, pending: undefined, agents: {} };
+  private cursor: PollerCursor = {
+    nextStartNs: undefined,
+    pending: undefined,
+    agents: {},
+    gaps: [],
+  };
   /** Published windows within the repair horizon, by start time. */
   private recent: WindowRecord[] = [];
-  /**
-   * Ranges skipped because no span was known there, within the repair horizon: spans that
-   * arrive there late (an agent that could not write for a while) get windows of their own.
-   */
-  private gaps: Array<{ startNs: bigint; endNs: bigint }> = [];
   private initialized = false;
   private paused = false;
   private stopping = false;
@@ -843,12 +843,18 @@ export class SpanPoller {
     return record;
   }
 
+  /**
+   * A range skipped because no span was known there: spans that arrive there late (an agent
+   * that could not write for a while) get windows of their own while it is within the repair
+   * horizon. Kept in the cursor, so a restart keeps checking it.
+   */
   private rememberGap(startNs: bigint, endNs: bigint): void {
     const horizonStart = endNs - msToNs(this.section.repair_horizon_ms);
-    const last = this.gaps[this.gaps.length - 1];
+    const gaps = this.cursor.gaps;
+    const last = gaps[gaps.length - 1];
     if (last && last.endNs === startNs) last.endNs = endNs;
-    else this.gaps.push({ startNs, endNs });
-    this.gaps = this.gaps.filter((g) => g.endNs >= horizonStart);
+    else gaps.push({ startNs, endNs });
+    this.cursor.gaps = gaps.filter((g) => g.endNs >= horizonStart);
   }
 
   private remember(record: WindowRecord): void {
@@ -904,9 +910,9 @@ export class SpanPoller {
    * was due, and from then on is checked as a published one. The rest stays a gap.
    */
   private async checkGaps(): Promise<void> {
-    if (this.gaps.length === 0) return;
-    const cells: Array<{ startNs: bigint; endNs: bigint }> = [];
-    for (const g of this.gaps) {
+    if (this.cursor.gaps.length === 0) return;
+    const cells: TimeRange[] = [];
+    for (const g of this.cursor.gaps) {
       for (let t = g.startNs; t < g.endNs; ) {
         const end = minBig(alignDown(t, this.windowNs) + this.windowNs, g.endNs);
         cells.push({ startNs: t, endNs: end });
@@ -929,13 +935,18 @@ export class SpanPoller {
       for (const r of chunk) if ((counts.get(r.key) ?? 0) > 0) found.add(r.cell);
     }
     if (found.size === 0) return;
-    this.gaps = cells.filter((_, cell) => !found.has(cell));
+    // A cell stays a gap until its window is published: one not reached before a stop (or
+    // a crash, as the cursor saved with each window still lists it) is found again.
+    const published = new Set<number>();
     for (const cell of [...found].sort((a, b) => a - b)) {
-      if (this.stopping) return;
-      const c = cells[cell] as { startNs: bigint; endNs: bigint };
+      if (this.stopping) break;
+      const c = cells[cell] as TimeRange;
       const id = windowIdFor(c.startNs, c.endNs);
       await this.republish(this.recordFor(id, c.startNs, c.endNs, this.marginNs, -1), "repair");
+      published.add(cell);
     }
+    this.cursor.gaps = cells.filter((_, cell) => !published.has(cell));
+    this.cursorDirty = true;
   }
 
   /** Re-reads a published window from Elasticsearch and publishes its next revision. */

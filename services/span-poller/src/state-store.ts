@@ -41,6 +41,16 @@ export interface PollerCursor {
   pending: WindowRecord | undefined;
   /** Per agent read position (informational; a restart re-reads from nextStart - margin). */
   agents: Record<string, { rawTimeNs: string; docId: string }>;
+  /**
+   * Ranges before nextStart skipped as empty, within the repair horizon: still checked for
+   * spans that arrive late, after a restart too.
+   */
+  gaps: TimeRange[];
+}
+
+export interface TimeRange {
+  startNs: bigint;
+  endNs: bigint;
 }
 
 const CURSOR_ID = "cursor";
@@ -74,6 +84,8 @@ interface CursorDoc {
   next_start_ns: string | null;
   pending: WindowDoc | null;
   agents: Record<string, { raw_time_ns: string; doc_id: string }>;
+  /** Absent in cursors written before skipped ranges were kept. */
+  gaps?: Array<{ start_ns: string; end_ns: string }>;
   updated_at: string;
 }
 
@@ -125,6 +137,7 @@ export class StateStore {
         nextStartNs: s.next_start_ns === null ? undefined : BigInt(s.next_start_ns),
         pending: s.pending ? fromDoc(s.pending) : undefined,
         agents,
+        gaps: (s.gaps ?? []).map((g) => ({ startNs: BigInt(g.start_ns), endNs: BigInt(g.end_ns) })),
       };
     } catch (error) {
       if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return undefined;
@@ -200,6 +213,7 @@ function cursorDoc(cursor: PollerCursor): CursorDoc {
     next_start_ns: cursor.nextStartNs === undefined ? null : cursor.nextStartNs.toString(),
     pending: cursor.pending ? toDoc(cursor.pending) : null,
     agents,
+    gaps: cursor.gaps.map((g) => ({ start_ns: g.startNs.toString(), end_ns: g.endNs.toString() })),
     updated_at: new Date().toISOString(),
   };
 }
