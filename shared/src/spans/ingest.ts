@@ -23,6 +23,7 @@ import {
 import { draftFromPair } from "./pairs-dump.js";
 import { unifyProcessServices, unifyServices } from "./service-identity.js";
 import { completeSpan, type DerivedFields, deriveFields, type SpanDraft } from "./span-draft.js";
+import { SpanIdSet } from "./span-id-set.js";
 import { SpanTableBuilder } from "./span-table.js";
 
 export interface IngestOptions {
@@ -53,14 +54,20 @@ export interface DocumentSink {
  * accepted span is stored as is up to the subclass (protobuf Spans or a SpanTable).
  */
 abstract class Ingestor implements DocumentSink {
-  private readonly seen = new Set<string>();
+  private readonly seen: SpanIdSet;
   private readonly reasons = new Map<string, number>();
   private readonly examples: Rejection[] = [];
   private readonly formats: Partial<Record<SpanFormat, number>> = {};
   private read = 0;
   private rejected = 0;
 
-  constructor(private readonly options: IngestOptions) {}
+  /** `capacity`: expected documents (only a hint). */
+  constructor(
+    private readonly options: IngestOptions,
+    capacity?: number,
+  ) {
+    this.seen = new SpanIdSet(capacity);
+  }
 
   /** Store one accepted span. */
   protected abstract accept(draft: SpanDraft, fields: DerivedFields): void;
@@ -103,11 +110,10 @@ abstract class Ingestor implements DocumentSink {
       }
       throw err;
     }
-    if (this.seen.has(fields.spanId)) {
+    if (!this.seen.add(fields.spanId)) {
       this.reject(position, "duplicate document (same span id)");
       return;
     }
-    this.seen.add(fields.spanId);
     this.accept(draft, fields);
     this.formats[format] = (this.formats[format] ?? 0) + 1;
   }
@@ -196,7 +202,7 @@ export class SpanTableIngestor extends Ingestor {
 
   /** `capacity`: expected spans (the table grows past it). */
   constructor(options: IngestOptions, capacity?: number) {
-    super(options);
+    super(options, capacity);
     this.table = new SpanTableBuilder(capacity);
   }
 
