@@ -219,18 +219,20 @@ export class SpanTableIngestor extends Ingestor {
 /** A wrapped document's parts, or undefined when `value` is a bare document. */
 function unwrap(value: unknown): { index?: string; id?: string; doc: unknown } | undefined {
   if (!isObject(value)) return undefined;
-  const [indexKey, idKey, docKey] = isObject(value._source)
-    ? ["_index", "_id", "_source"]
-    : isObject(value.doc) && !("tag" in value)
-      ? ["index", "id", "doc"]
-      : [];
-  if (docKey === undefined || indexKey === undefined || idKey === undefined) return undefined;
-  const index = value[indexKey];
-  const id = value[idKey];
+  if (isObject(value._source)) return wrapped(value._index, value._id, value._source);
+  if (isObject(value.doc) && !("tag" in value)) return wrapped(value.index, value.id, value.doc);
+  return undefined;
+}
+
+function wrapped(
+  index: unknown,
+  id: unknown,
+  doc: unknown,
+): { index?: string; id?: string; doc: unknown } {
   return {
     index: typeof index === "string" && index ? index : undefined,
     id: typeof id === "string" && id ? id : undefined,
-    doc: value[docKey],
+    doc,
   };
 }
 
