@@ -43,6 +43,12 @@ const ADAPTERS: Record<SpanFormat, (doc: unknown, ctx: DocumentContext) => SpanD
   pairs: draftFromPair,
 };
 
+/** The agent of an index, and that agent's clock offset. */
+interface Source {
+  agent: string;
+  clockOffsetNs: bigint;
+}
+
 /** Where a reader feeds documents: either ingestor. */
 export interface DocumentSink {
   add(document: unknown, position: number): void;
@@ -61,12 +67,34 @@ abstract class Ingestor implements DocumentSink {
   private read = 0;
   private rejected = 0;
 
+  /**
+   * Agent and clock offset by index: one string object per agent for the whole batch,
+   * looked up once per index rather than sliced and looked up per document.
+   */
+  private readonly sources = new Map<string, Source>();
+  /** Of documents that do not name their index. */
+  private readonly defaultSource: Source;
+
   /** `capacity`: expected documents (only a hint). */
   constructor(
     private readonly options: IngestOptions,
     capacity?: number,
   ) {
     this.seen = new SpanIdSet(capacity);
+    this.defaultSource = this.source(options.agent ?? agentForIndex(options.index));
+  }
+
+  private sourceOf(index: string): Source {
+    let source = this.sources.get(index);
+    if (source === undefined) {
+      source = this.source(agentForIndex(index));
+      this.sources.set(index, source);
+    }
+    return source;
+  }
+
+  private source(agent: string): Source {
+    return { agent, clockOffsetNs: this.options.clockOffsetsNs?.get(agent) ?? 0n };
   }
 
   /** Store one accepted span. */
@@ -77,13 +105,13 @@ abstract class Ingestor implements DocumentSink {
     this.read++;
     let doc = document;
     let index = this.options.index;
-    let agent = this.options.agent ?? agentForIndex(index);
+    let source = this.defaultSource;
     let docId: string | undefined;
     const wrapper = unwrap(doc);
     if (wrapper) {
       if (wrapper.index) {
         index = wrapper.index;
-        agent = agentForIndex(index);
+        source = this.sourceOf(index);
       }
       docId = wrapper.id;
       doc = wrapper.doc;
@@ -97,10 +125,10 @@ abstract class Ingestor implements DocumentSink {
     let fields: DerivedFields;
     try {
       draft = ADAPTERS[format](doc, {
-        agent,
+        agent: source.agent,
         index,
         docId,
-        clockOffsetNs: this.options.clockOffsetsNs?.get(agent) ?? 0n,
+        clockOffsetNs: source.clockOffsetNs,
       });
       fields = deriveFields(draft);
     } catch (err) {
