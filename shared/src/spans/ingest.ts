@@ -23,6 +23,7 @@ import {
 import { draftFromPair } from "./pairs-dump.js";
 import { unifyProcessServices, unifyServices } from "./service-identity.js";
 import { completeSpan, type DerivedFields, deriveFields, type SpanDraft } from "./span-draft.js";
+import { SpanIdSet } from "./span-id-set.js";
 import { SpanTableBuilder } from "./span-table.js";
 
 export interface IngestOptions {
@@ -42,6 +43,12 @@ const ADAPTERS: Record<SpanFormat, (doc: unknown, ctx: DocumentContext) => SpanD
   pairs: draftFromPair,
 };
 
+/** The agent of an index, and that agent's clock offset. */
+interface Source {
+  agent: string;
+  clockOffsetNs: bigint;
+}
+
 /** Where a reader feeds documents: either ingestor. */
 export interface DocumentSink {
   add(document: unknown, position: number): void;
@@ -53,14 +60,42 @@ export interface DocumentSink {
  * accepted span is stored as is up to the subclass (protobuf Spans or a SpanTable).
  */
 abstract class Ingestor implements DocumentSink {
-  private readonly seen = new Set<string>();
+  private readonly seen: SpanIdSet;
   private readonly reasons = new Map<string, number>();
   private readonly examples: Rejection[] = [];
   private readonly formats: Partial<Record<SpanFormat, number>> = {};
   private read = 0;
   private rejected = 0;
 
-  constructor(private readonly options: IngestOptions) {}
+  /**
+   * Agent and clock offset by index: one string object per agent for the whole batch,
+   * looked up once per index rather than sliced and looked up per document.
+   */
+  private readonly sources = new Map<string, Source>();
+  /** Of documents that do not name their index. */
+  private readonly defaultSource: Source;
+
+  /** `capacity`: expected documents (only a hint). */
+  constructor(
+    private readonly options: IngestOptions,
+    capacity?: number,
+  ) {
+    this.seen = new SpanIdSet(capacity);
+    this.defaultSource = this.source(options.agent ?? agentForIndex(options.index));
+  }
+
+  private sourceOf(index: string): Source {
+    let source = this.sources.get(index);
+    if (source === undefined) {
+      source = this.source(agentForIndex(index));
+      this.sources.set(index, source);
+    }
+    return source;
+  }
+
+  private source(agent: string): Source {
+    return { agent, clockOffsetNs: this.options.clockOffsetsNs?.get(agent) ?? 0n };
+  }
 
   /** Store one accepted span. */
   protected abstract accept(draft: SpanDraft, fields: DerivedFields): void;
@@ -70,13 +105,13 @@ abstract class Ingestor implements DocumentSink {
     this.read++;
     let doc = document;
     let index = this.options.index;
-    let agent = this.options.agent ?? agentForIndex(index);
+    let source = this.defaultSource;
     let docId: string | undefined;
     const wrapper = unwrap(doc);
     if (wrapper) {
       if (wrapper.index) {
         index = wrapper.index;
-        agent = agentForIndex(index);
+        source = this.sourceOf(index);
       }
       docId = wrapper.id;
       doc = wrapper.doc;
@@ -90,10 +125,10 @@ abstract class Ingestor implements DocumentSink {
     let fields: DerivedFields;
     try {
       draft = ADAPTERS[format](doc, {
-        agent,
+        agent: source.agent,
         index,
         docId,
-        clockOffsetNs: this.options.clockOffsetsNs?.get(agent) ?? 0n,
+        clockOffsetNs: source.clockOffsetNs,
       });
       fields = deriveFields(draft);
     } catch (err) {
@@ -103,11 +138,10 @@ abstract class Ingestor implements DocumentSink {
       }
       throw err;
     }
-    if (this.seen.has(fields.spanId)) {
+    if (!this.seen.add(fields.spanId)) {
       this.reject(position, "duplicate document (same span id)");
       return;
     }
-    this.seen.add(fields.spanId);
     this.accept(draft, fields);
     this.formats[format] = (this.formats[format] ?? 0) + 1;
   }
@@ -196,7 +230,7 @@ export class SpanTableIngestor extends Ingestor {
 
   /** `capacity`: expected spans (the table grows past it). */
   constructor(options: IngestOptions, capacity?: number) {
-    super(options);
+    super(options, capacity);
     this.table = new SpanTableBuilder(capacity);
   }
 
@@ -213,18 +247,20 @@ export class SpanTableIngestor extends Ingestor {
 /** A wrapped document's parts, or undefined when `value` is a bare document. */
 function unwrap(value: unknown): { index?: string; id?: string; doc: unknown } | undefined {
   if (!isObject(value)) return undefined;
-  const [indexKey, idKey, docKey] = isObject(value._source)
-    ? ["_index", "_id", "_source"]
-    : isObject(value.doc) && !("tag" in value)
-      ? ["index", "id", "doc"]
-      : [];
-  if (docKey === undefined || indexKey === undefined || idKey === undefined) return undefined;
-  const index = value[indexKey];
-  const id = value[idKey];
+  if (isObject(value._source)) return wrapped(value._index, value._id, value._source);
+  if (isObject(value.doc) && !("tag" in value)) return wrapped(value.index, value.id, value.doc);
+  return undefined;
+}
+
+function wrapped(
+  index: unknown,
+  id: unknown,
+  doc: unknown,
+): { index?: string; id?: string; doc: unknown } {
   return {
     index: typeof index === "string" && index ? index : undefined,
     id: typeof id === "string" && id ? id : undefined,
-    doc: value[docKey],
+    doc,
   };
 }
 

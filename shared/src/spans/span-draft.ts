@@ -70,8 +70,8 @@ export function deriveFields(d: SpanDraft): DerivedFields {
   const startTimeNs = d.rawStartNs + d.clockOffsetNs;
   const endTimeNs = d.rawEndNs + d.clockOffsetNs;
   // The protobuf Span and the SpanTable hold int64 times.
-  for (const t of [d.rawStartNs, d.rawEndNs, startTimeNs, endTimeNs])
-    if (BigInt.asIntN(64, t) !== t) throw new MalformedDocument("time is out of the int64 range");
+  if (!(isInt64(d.rawStartNs) && isInt64(d.rawEndNs) && isInt64(startTimeNs) && isInt64(endTimeNs)))
+    throw new MalformedDocument("time is out of the int64 range");
   const egress = d.direction === Direction.EGRESS;
   const { status, error } = statusOf(d.protocol, d.respPayload, egress);
   const ownIp = egress ? d.connection.dstIp : d.connection.srcIp;
@@ -92,6 +92,14 @@ export function deriveFields(d: SpanDraft): DerivedFields {
     startTimeNs,
     endTimeNs,
   };
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Compared, not converted: BigInt.asIntN allocated a bigint per check. */
+function isInt64(t: bigint): boolean {
+  return t >= INT64_MIN && t <= INT64_MAX;
 }
 
 export function completeSpan(d: SpanDraft, f: DerivedFields = deriveFields(d)): Span {

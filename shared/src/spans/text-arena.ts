@@ -23,6 +23,8 @@ export class StringTexts implements Texts {
 const CHUNK_BYTES = 1 << 24;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: any character beyond Latin-1
 const BEYOND_LATIN1 = /[^\x00-\xff]/;
+/** Texts up to this length are copied character by character. */
+const SHORT = 96;
 /** Length of a text kept as a string. */
 const WIDE = -1;
 
@@ -44,20 +46,39 @@ export class TextArena implements Texts {
 
   append(slot: number, text: string): void {
     if (slot >= this.length.length) this.grow(slot);
-    if (BEYOND_LATIN1.test(text)) {
-      this.wide.set(slot, text);
-      this.length[slot] = WIDE;
+    const n = text.length;
+    if (n > SHORT && BEYOND_LATIN1.test(text)) {
+      this.keepWide(slot, text);
       return;
     }
-    if (this.used + text.length > this.chunk.length) {
-      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, text.length));
+    if (this.used + n > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
       this.chunks.push(this.chunk);
       this.used = 0;
     }
-    this.chunk.write(text, this.used, "latin1");
+    if (n > SHORT) {
+      this.chunk.write(text, this.used, "latin1");
+    } else {
+      // Cheaper than a call into the runtime for a span id or a short payload.
+      const chunk = this.chunk;
+      const at = this.used;
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c > 0xff) {
+          this.keepWide(slot, text);
+          return;
+        }
+        chunk[at + i] = c;
+      }
+    }
     this.position[slot] = (this.chunks.length - 1) * CHUNK_BYTES + this.used;
-    this.length[slot] = text.length;
-    this.used += text.length;
+    this.length[slot] = n;
+    this.used += n;
+  }
+
+  private keepWide(slot: number, text: string): void {
+    this.wide.set(slot, text);
+    this.length[slot] = WIDE;
   }
 
   text(slot: number): string {

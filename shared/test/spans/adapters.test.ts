@@ -158,6 +158,32 @@ describe("agent document", () => {
     expect(spans[0]?.rawStartNs).toBe(100n);
     expect(spans[0]?.clockOffsetNs).toBe(1_000n);
   });
+
+  it("gives each hit the agent and clock offset of its own index, bare documents those of the options", () => {
+    const hit = (index: string, id: string) => ({
+      _index: index,
+      _id: id,
+      _source: agentDoc(null),
+    });
+    const { spans } = ingestDocuments(
+      [hit("spans_a", "1"), hit("spans_b", "2"), agentDoc(null), hit("spans_a", "3")],
+      {
+        format: "agent",
+        index: "spans_n4",
+        clockOffsetsNs: new Map([
+          ["a", 10n],
+          ["b", 20n],
+          ["n4", 40n],
+        ]),
+      },
+    );
+    expect(spans.map((s) => [s.agent, s.sourceIndex, s.clockOffsetNs])).toEqual([
+      ["a", "spans_a", 10n],
+      ["b", "spans_b", 20n],
+      ["n4", "spans_n4", 40n],
+      ["a", "spans_a", 10n],
+    ]);
+  });
 });
 
 describe("malformed documents", () => {

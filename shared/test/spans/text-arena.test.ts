@@ -9,6 +9,8 @@ describe("TextArena", () => {
       ["GET /api/users?id=1 HTTP/1.1\r\nHost: a\r\n\r\n", 'HTTP/1.1 200 OK\r\n\r\n{"ü":"ÿ"}'],
       ["\u0000\u0001 binary \u00ff", "\ufffd\u0001mysql \u4e2d"],
       ["", ""],
+      // Short texts are copied by a loop of their own: beyond Latin-1 in the middle, Latin-1 edge.
+      ["GET / \u0100 x", "\u00ff\u0000"],
     ];
     const expected = (r: number): [string, string] =>
       r === 50 ? [long, "after a long one"] : (payloads[r % payloads.length] as [string, string]);

@@ -1,13 +1,12 @@
 /**
  * Reading span documents from a file: a JSON array, an object `{"spans": [...]}` (the
  * raw dump), or NDJSON (one document per line, read as a stream so large files never sit
- * in memory as one string). A line that is not valid JSON is a rejected document, not a
- * failed run.
+ * in memory as one string; file-lines.ts). A line that is not valid JSON is a rejected
+ * document, not a failed run.
  */
-import { createReadStream } from "node:fs";
 import { open, readFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import type { DocumentSink } from "@deeptrace/shared/spans/ingest";
+import { forEachLine } from "./file-lines.js";
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -58,25 +57,21 @@ function parses(text: string): boolean {
 }
 
 async function readNdjson(path: string, ingestor: DocumentSink): Promise<void> {
-  const lines = createInterface({
-    input: createReadStream(path, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
   let position = 0;
-  for await (const line of lines) {
+  await forEachLine(path, (line) => {
     if (line.trim() === "") {
       position++;
-      continue;
+      return;
     }
     let doc: unknown;
     try {
       doc = JSON.parse(line);
     } catch {
       ingestor.rejectUnparsed(position++, "line is not valid JSON");
-      continue;
+      return;
     }
     feed(doc, ingestor, () => position++);
-  }
+  });
 }
 
 /** The file's first line (at most 1 MiB of it). */
