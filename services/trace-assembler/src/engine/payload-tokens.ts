@@ -58,8 +58,8 @@ export interface SpanTokens {
   mass: Float32Array;
 }
 
-/** 1 for the characters of a token (ASCII letters and digits), by UTF-16 code unit. */
-const WORD = new Uint8Array(65536);
+/** 1 for the characters of a token (ASCII letters and digits), by ASCII code. */
+const WORD = new Uint8Array(128);
 for (let c = 0; c < 128; c++)
   WORD[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
 
@@ -92,14 +92,14 @@ class TokenScratch {
     let run = 0;
     for (let i = 0; i < len; i++) {
       const c = text.charCodeAt(i);
-      if (WORD[c] === 1) {
+      if (c < 128 && WORD[c] === 1) {
         h = Math.imul(h ^ c, 0x01000193);
         run++;
-        continue;
+      } else {
+        if (run >= MIN_TOKEN) this.insert(h);
+        h = 0x811c9dc5;
+        run = 0;
       }
-      if (run >= MIN_TOKEN) this.insert(h);
-      h = 0x811c9dc5;
-      run = 0;
     }
     if (run >= MIN_TOKEN) this.insert(h);
   }
@@ -171,15 +171,20 @@ export function spanTokens(
   // Pass 2: keep the rare ones.
   const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));
   const logM = Math.log(Math.max(2, m));
+  // IDF by document frequency (only 2..maxDf are kept; counts stop at 0xffff).
+  const idfOf = new Float64Array(Math.min(maxDf, 0xffff) + 1);
+  for (let d = 2; d < idfOf.length; d++) idfOf[d] = logM - Math.log(d);
   const offsets = new Int32Array(n + 1);
-  const keep = new Uint8Array(used);
+  // Document frequency of each pooled token that is kept, 0 for the others.
+  const keptDf = new Uint16Array(used);
   const count = new Int32Array(n);
   for (let k = 0; k < m; k++) {
+    const i = members[k] as number;
     for (let p = start[k] as number; p < (start[k + 1] as number); p++) {
       const d = df[(pool[p] as number) >>> DF_SHIFT] as number;
       if (d >= 2 && d <= maxDf) {
-        keep[p] = 1;
-        count[members[k] as number] = (count[members[k] as number] as number) + 1;
+        keptDf[p] = d;
+        count[i] = (count[i] as number) + 1;
       }
     }
   }
@@ -193,10 +198,10 @@ export function spanTokens(
     let w = offsets[i] as number;
     let sum = 0;
     for (let p = start[k] as number; p < (start[k + 1] as number); p++) {
-      if (!keep[p]) continue;
-      const h = pool[p] as number;
-      const v = logM - Math.log(df[h >>> DF_SHIFT] as number);
-      ids[w] = h;
+      const d = keptDf[p] as number;
+      if (d === 0) continue;
+      const v = idfOf[d] as number;
+      ids[w] = pool[p] as number;
       idf[w] = v;
       sum += v;
       w++;
