@@ -292,8 +292,11 @@ export class CandidateFeatures {
    */
   agreementWeights(chosen: Int32Array, weights: Float64Array): void {
     const { offsets } = this.cand;
-    const { density } = this;
+    const { density, pairOf, bins } = this;
     const agree = new Float64Array(F);
+    const hi = new Float64Array(DENSITIES);
+    const lo = new Float64Array(DENSITIES);
+    const ties = new Int32Array(DENSITIES);
     let chance = 0;
     let count = 0;
     for (let c = 0; c < this.nChildren; c++) {
@@ -307,31 +310,33 @@ export class CandidateFeatures {
       for (let s = 0; s < STATIC.length; s++) {
         const j = c * STATIC.length + s;
         const f = STATIC[s] as number;
-        const hi = this.staticHi[j] as number;
+        const top = this.staticHi[j] as number;
         // A feature that cannot tell the candidates apart says nothing.
-        if (hi === (this.staticLo[j] as number)) agree[f] = (agree[f] as number) + 1 / k;
-        else if (this.value(f, c, pick) === hi)
+        if (top === (this.staticLo[j] as number)) agree[f] = (agree[f] as number) + 1 / k;
+        else if (this.value(f, c, pick) === top)
           agree[f] = (agree[f] as number) + 1 / (this.staticTies[j] as number);
       }
+      // The distribution features, all four in one pass over the candidates.
+      hi.fill(Number.NEGATIVE_INFINITY);
+      lo.fill(Number.POSITIVE_INFINITY);
+      ties.fill(0);
+      for (let o = from; o < to; o++) {
+        const base = (pairOf[o] as number) * PAIR_STRIDE;
+        for (let d = 0; d < DENSITIES; d++) {
+          const v = density[base + d * BINS + (bins[o * DENSITIES + d] as number)] as number;
+          if (v > (hi[d] as number)) {
+            hi[d] = v;
+            ties[d] = 1;
+          } else if (v === hi[d]) ties[d] = (ties[d] as number) + 1;
+          if (v < (lo[d] as number)) lo[d] = v;
+        }
+      }
       for (let d = 0; d < DENSITIES; d++) {
-        let hi = Number.NEGATIVE_INFINITY;
-        let lo = Number.POSITIVE_INFINITY;
-        let ties = 0;
-        for (let o = from; o < to; o++) {
-          const v = density[this.densityAt(o, d)] as number;
-          if (v > hi) {
-            hi = v;
-            ties = 1;
-          } else if (v === hi) ties++;
-          if (v < lo) lo = v;
-        }
         const f = D_FIRST + d;
-        if (hi === lo) {
-          agree[f] = (agree[f] as number) + 1 / k;
-          continue;
-        }
-        if ((density[this.densityAt(pick, d)] as number) === hi)
-          agree[f] = (agree[f] as number) + 1 / ties;
+        const h = hi[d] as number;
+        if (h === lo[d]) agree[f] = (agree[f] as number) + 1 / k;
+        else if ((density[this.densityAt(pick, d)] as number) === h)
+          agree[f] = (agree[f] as number) + 1 / (ties[d] as number);
       }
     }
     for (let f = 0; f < F; f++) {

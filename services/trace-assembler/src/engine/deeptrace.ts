@@ -69,8 +69,10 @@ export function deepTraceLinks(
   const slots = capacitySlots(parents, pairOf, model.n, nPairs);
   const scratch: SelectScratch = {
     score: new Float64Array(C),
+    candidates: new Float64Array(C * SELECT_STRIDE),
     keys: new Float64Array(children.length),
     used: new Int32Array(slots.count),
+    room: new Int32Array(slots.count),
   };
 
   const hist = new Float64Array(nPairs * PAIR_STRIDE);
@@ -261,11 +263,21 @@ function learnCapacity(
 interface SelectScratch {
   /** Score per candidate. */
   score: Float64Array;
+  /**
+   * What the greedy pass reads per candidate, side by side (SELECT_STRIDE entries: score
+   * with FIFO's head start, capacity slot): it visits children in score order, so each
+   * child's candidates cost one cache miss instead of one per array.
+   */
+  candidates: Float64Array;
   /** Sort key per child. */
   keys: Float64Array;
-  /** Children given per capacity slot. */
+  /** Children given per capacity slot (learnCapacity's buffer). */
   used: Int32Array;
+  /** Children a capacity slot can still take in this selection. */
+  room: Int32Array;
 }
+
+const SELECT_STRIDE = 2;
 
 /**
  * Head start of the FIFO baseline's choice on the 0..1 score scale (a likelihood about
@@ -289,8 +301,7 @@ function select(
   scratch: SelectScratch,
 ): number {
   const { children, offsets, fifo } = cand;
-  const { pairOf } = features;
-  const { score, keys, used } = scratch;
+  const { score, candidates, keys, room } = scratch;
   // Sort keys: quantised best score descending, then child index (deterministic).
   const Q = 1 << 21;
   let k = 0;
@@ -300,10 +311,16 @@ function select(
     if (to === from || (fixed[children[c] as number] as number) >= 0) continue;
     const best = features.scoreChild(weights, c, score);
     keys[k++] = (Q - Math.round(best * Q)) * 2 ** 31 + c;
+    for (let o = from; o < to; o++) {
+      // FIFO's choice has a head start; ties go to the earliest-started parent.
+      candidates[o * SELECT_STRIDE] = (score[o] as number) + (fifo[o] as number) * FIFO_PRIOR;
+      candidates[o * SELECT_STRIDE + 1] = slots.of[o] as number;
+    }
   }
   const sorted = keys.subarray(0, k).sort();
   chosen.fill(-1);
-  used.fill(0);
+  for (let slot = 0; slot < slots.count; slot++)
+    room[slot] = capacity[slots.pair[slot] as number] as number;
   let over = 0;
   for (let r = 0; r < k; r++) {
     const c = (sorted[r] as number) % 2 ** 31;
@@ -312,15 +329,13 @@ function select(
     let fallback = -1;
     let fallbackScore = -1;
     for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
-      // FIFO's choice has a head start; ties go to the earliest-started parent.
-      const s = (score[o] as number) + (fifo[o] as number) * FIFO_PRIOR;
+      const s = candidates[o * SELECT_STRIDE] as number;
       if (s > fallbackScore) {
         fallback = o;
         fallbackScore = s;
       }
       if (s <= pickScore) continue;
-      if ((used[slots.of[o] as number] as number) >= (capacity[pairOf[o] as number] as number))
-        continue;
+      if ((room[candidates[o * SELECT_STRIDE + 1] as number] as number) <= 0) continue;
       pick = o;
       pickScore = s;
     }
@@ -328,8 +343,8 @@ function select(
       pick = fallback;
       over++;
     }
-    const slot = slots.of[pick] as number;
-    used[slot] = (used[slot] as number) + 1;
+    const slot = candidates[pick * SELECT_STRIDE + 1] as number;
+    room[slot] = (room[slot] as number) - 1;
     chosen[c] = pick;
   }
   return over;
