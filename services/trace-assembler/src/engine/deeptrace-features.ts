@@ -229,10 +229,10 @@ export class CandidateFeatures {
    * Scores of the candidates of child c into `out`: the weighted sum of the features'
    * logarithms (a weighted naive-Bayes product), mapped monotonically onto 0..1. In the
    * log domain one feature that clearly singles out a parent (a shared transaction field)
-   * is not outvoted by small differences in the others. Returns the best score (0 without
-   * candidates).
+   * is not outvoted by small differences in the others. Candidate o's score goes to
+   * out[o * stride]. Returns the best score (0 without candidates).
    */
-  scoreChild(weights: Float64Array, c: number, out: Float64Array): number {
+  scoreChild(weights: Float64Array, c: number, out: Float64Array, stride: number): number {
     const { pairOf, bins, logFields, logAffinity, logDensity, sameThread } = this;
     const { offsets, contained } = this.cand;
     const w0 = weights[0] as number;
@@ -261,7 +261,7 @@ export class CandidateFeatures {
       s += w7 * (contained[o] === 1 ? LOG_ONE : LOG_ZERO);
       const v = (s - LOG_LOW) / LOG_RANGE;
       const score = v < 0 ? 0 : Math.min(v, 1);
-      out[o] = score;
+      out[o * stride] = score;
       if (score > best) best = score;
     }
     return best;

@@ -68,7 +68,6 @@ export function deepTraceLinks(
   const { pairOf, nPairs, bins } = features;
   const slots = capacitySlots(parents, pairOf, model.n, nPairs);
   const scratch: SelectScratch = {
-    score: new Float64Array(C),
     candidates: new Float64Array(C * SELECT_STRIDE),
     keys: new Float64Array(children.length),
     used: new Int32Array(slots.count),
@@ -113,7 +112,8 @@ export function deepTraceLinks(
     const o = chosen[c] as number;
     if (o < 0) continue;
     // The scores of the last selection, made with the final weights.
-    links.set(children[c] as number, parents[o] as number, LINK_INTRA, scratch.score[o] as number);
+    const score = scratch.candidates[o * SELECT_STRIDE] as number;
+    links.set(children[c] as number, parents[o] as number, LINK_INTRA, score);
     linked++;
   }
   const named = {} as DeepTraceStats["weights"];
@@ -261,12 +261,10 @@ function learnCapacity(
  * memory, which makes V8 mark the whole heap again.
  */
 interface SelectScratch {
-  /** Score per candidate. */
-  score: Float64Array;
   /**
-   * What the greedy pass reads per candidate, side by side (SELECT_STRIDE entries: score
-   * with FIFO's head start, capacity slot): it visits children in score order, so each
-   * child's candidates cost one cache miss instead of one per array.
+   * What the greedy pass reads per candidate, side by side (SELECT_STRIDE entries: score,
+   * capacity slot): it visits children in score order, so each child's candidates cost
+   * one cache miss instead of one per array.
    */
   candidates: Float64Array;
   /** Sort key per child. */
@@ -301,7 +299,7 @@ function select(
   scratch: SelectScratch,
 ): number {
   const { children, offsets, fifo } = cand;
-  const { score, candidates, keys, room } = scratch;
+  const { candidates, keys, room } = scratch;
   // Sort keys: quantised best score descending, then child index (deterministic).
   const Q = 1 << 21;
   let k = 0;
@@ -309,13 +307,9 @@ function select(
     const from = offsets[c] as number;
     const to = offsets[c + 1] as number;
     if (to === from || (fixed[children[c] as number] as number) >= 0) continue;
-    const best = features.scoreChild(weights, c, score);
+    const best = features.scoreChild(weights, c, candidates, SELECT_STRIDE);
     keys[k++] = (Q - Math.round(best * Q)) * 2 ** 31 + c;
-    for (let o = from; o < to; o++) {
-      // FIFO's choice has a head start; ties go to the earliest-started parent.
-      candidates[o * SELECT_STRIDE] = (score[o] as number) + (fifo[o] as number) * FIFO_PRIOR;
-      candidates[o * SELECT_STRIDE + 1] = slots.of[o] as number;
-    }
+    for (let o = from; o < to; o++) candidates[o * SELECT_STRIDE + 1] = slots.of[o] as number;
   }
   const sorted = keys.subarray(0, k).sort();
   chosen.fill(-1);
@@ -329,7 +323,8 @@ function select(
     let fallback = -1;
     let fallbackScore = -1;
     for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
-      const s = candidates[o * SELECT_STRIDE] as number;
+      // FIFO's choice has a head start; ties go to the earliest-started parent.
+      const s = (candidates[o * SELECT_STRIDE] as number) + (fifo[o] as number) * FIFO_PRIOR;
       if (s > fallbackScore) {
         fallback = o;
         fallbackScore = s;
