@@ -263,8 +263,8 @@ function learnCapacity(
 interface SelectScratch {
   /**
    * What the greedy pass reads per candidate, side by side (SELECT_STRIDE entries: score,
-   * capacity slot): it visits children in score order, so each child's candidates cost
-   * one cache miss instead of one per array.
+   * capacity slot x 2 + FIFO flag): it visits children in score order, so each child's
+   * candidates cost one cache miss instead of one per array.
    */
   candidates: Float64Array;
   /** Sort key per child. */
@@ -309,7 +309,9 @@ function select(
     if (to === from || (fixed[children[c] as number] as number) >= 0) continue;
     const best = features.scoreChild(weights, c, candidates, SELECT_STRIDE);
     keys[k++] = (Q - Math.round(best * Q)) * 2 ** 31 + c;
-    for (let o = from; o < to; o++) candidates[o * SELECT_STRIDE + 1] = slots.of[o] as number;
+    // Capacity slot and FIFO flag in one number: slot x 2 + flag.
+    for (let o = from; o < to; o++)
+      candidates[o * SELECT_STRIDE + 1] = (slots.of[o] as number) * 2 + (fifo[o] as number);
   }
   const sorted = keys.subarray(0, k).sort();
   chosen.fill(-1);
@@ -323,14 +325,15 @@ function select(
     let fallback = -1;
     let fallbackScore = -1;
     for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
+      const slotAndFifo = candidates[o * SELECT_STRIDE + 1] as number;
       // FIFO's choice has a head start; ties go to the earliest-started parent.
-      const s = (candidates[o * SELECT_STRIDE] as number) + (fifo[o] as number) * FIFO_PRIOR;
+      const s = (candidates[o * SELECT_STRIDE] as number) + (slotAndFifo & 1) * FIFO_PRIOR;
       if (s > fallbackScore) {
         fallback = o;
         fallbackScore = s;
       }
       if (s <= pickScore) continue;
-      if ((room[candidates[o * SELECT_STRIDE + 1] as number] as number) <= 0) continue;
+      if ((room[slotAndFifo >> 1] as number) <= 0) continue;
       pick = o;
       pickScore = s;
     }
@@ -338,7 +341,7 @@ function select(
       pick = fallback;
       over++;
     }
-    const slot = candidates[pick * SELECT_STRIDE + 1] as number;
+    const slot = (candidates[pick * SELECT_STRIDE + 1] as number) >> 1;
     room[slot] = (room[slot] as number) - 1;
     chosen[c] = pick;
   }
