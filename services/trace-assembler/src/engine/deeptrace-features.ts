@@ -125,7 +125,9 @@ export class CandidateFeatures {
       const childSize = reqSize[child] as number;
       for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
         const g = parents[o] as number;
-        logFields[o] = Math.log(EPSILON + Math.min(1, fields[o] as number));
+        // Most candidates share no field: the logarithm of the floor, computed once.
+        const share = fields[o] as number;
+        logFields[o] = share === 0 ? LOG_ZERO : Math.log(EPSILON + Math.min(1, share));
         sameThread[o] = thread[g] === childThread ? 1 : 0;
         const b = o * DENSITIES;
         bins[b] = logBin(childStart - (start[g] as number), 1000, 3);
