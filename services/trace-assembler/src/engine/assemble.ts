@@ -171,7 +171,6 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
   const count = { cross: 0, intra: 0, observed: 0 };
   let unlinkedEgress = 0;
   let unlinkedIngress = 0;
-  const parents = new Map<string, string>();
   for (let i = 0; i < model.n; i++) {
     const k = links.kind[i];
     if (k === LINK_CROSS) count.cross++;
@@ -182,12 +181,17 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
       if (model.direction[i] === 2) unlinkedEgress++;
       else unlinkedIngress++;
     }
-    parents.set(ids[i] as string, p >= 0 ? (ids[p] as string) : "");
   }
+  let parents: Map<string, string> | undefined;
   return {
     traces: assembly.traces,
     graph,
-    parents,
+    // Built when first read: only scoring and tests read it, and at a million spans the
+    // map costs as much as the service graph.
+    get parents() {
+      parents ??= parentMap(links.parent, ids);
+      return parents;
+    },
     stats: {
       spans: model.n,
       traces: assembly.traces.length,
@@ -215,6 +219,16 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
       },
     },
   };
+}
+
+/** Parent span id per span id ("" for roots). */
+function parentMap(parent: Int32Array, ids: readonly string[]): Map<string, string> {
+  const parents = new Map<string, string>();
+  for (let i = 0; i < ids.length; i++) {
+    const p = parent[i] as number;
+    parents.set(ids[i] as string, p >= 0 ? (ids[p] as string) : "");
+  }
+  return parents;
 }
 
 /**

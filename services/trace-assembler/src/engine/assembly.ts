@@ -92,6 +92,7 @@ export function assembleTraces(
 
   const traces: Trace[] = [];
   const emitted: Int32Array[] = [];
+  const seen = seenStrings(table.strings);
   for (let t = 0; t < roots.length; t++) {
     const root = roots[t] as number;
     const rootStart = table.startNs[row[root] as number] as bigint;
@@ -100,10 +101,38 @@ export function assembleTraces(
     const spans = members[t] as Int32Array;
     const rootIsIngress = model.direction[root] === INGRESS;
     const orphanRoot = !rootIsIngress || callerSeen[model.connection[root] as number] === 1;
-    traces.push(traceDocument(model, links, parent, spanIds, spans, root, orphanRoot, options));
+    traces.push(
+      traceDocument(model, links, parent, spanIds, spans, root, orphanRoot, options, seen, t),
+    );
     emitted.push(spans);
   }
   return { traces, members: emitted, tracesTotal: roots.length, cyclesBroken };
+}
+
+/**
+ * Per table string id, the last trace (index) that listed it among its services or its
+ * endpoints: each trace's distinct values without a Set per trace.
+ */
+interface SeenStrings {
+  /** One id per distinct string (the table interns them; this does not rely on it). */
+  canonical: Int32Array;
+  service: Int32Array;
+  endpoint: Int32Array;
+}
+
+function seenStrings(strings: readonly string[]): SeenStrings {
+  const first = new Map<string, number>();
+  const canonical = Int32Array.from(strings, (value, id) => {
+    const known = first.get(value);
+    if (known !== undefined) return known;
+    first.set(value, id);
+    return id;
+  });
+  return {
+    canonical,
+    service: new Int32Array(strings.length).fill(-1),
+    endpoint: new Int32Array(strings.length).fill(-1),
+  };
 }
 
 function traceDocument(
@@ -115,14 +144,16 @@ function traceDocument(
   root: number,
   orphanRoot: boolean,
   options: AssemblyOptions,
+  seen: SeenStrings,
+  traceIndex: number,
 ): Trace {
   const { row, table } = model;
   const { strings } = table;
   const rootRow = row[root] as number;
   let startNs = table.startNs[rootRow] as bigint;
   let endNs = table.endNs[rootRow] as bigint;
-  const services = new Set<string>();
-  const endpoints = new Set<string>();
+  const services: string[] = [];
+  const endpoints: string[] = [];
   let error = false;
   let late = 0;
   let skewApplied = false;
@@ -135,11 +166,19 @@ function traceDocument(
     const spanEnd = table.endNs[r] as bigint;
     const service = strings[table.service[r] as number] as string;
     const endpoint = strings[table.endpoint[r] as number] as string;
+    const serviceId = seen.canonical[table.service[r] as number] as number;
+    const endpointId = seen.canonical[table.endpoint[r] as number] as number;
     const spanError = table.error[r] === 1;
     if (spanStart < startNs) startNs = spanStart;
     if (spanEnd > endNs) endNs = spanEnd;
-    services.add(service);
-    endpoints.add(endpoint);
+    if (seen.service[serviceId] !== traceIndex) {
+      seen.service[serviceId] = traceIndex;
+      services.push(service);
+    }
+    if (seen.endpoint[endpointId] !== traceIndex) {
+      seen.endpoint[endpointId] = traceIndex;
+      endpoints.push(endpoint);
+    }
     if (spanError) error = true;
     if ((table.clockOffsetNs[r] as bigint) !== 0n) skewApplied = true;
     if (options.lateSpanIds?.has(id)) late++;
@@ -177,8 +216,8 @@ function traceDocument(
     startTimeNs: startNs,
     endTimeNs: endNs,
     durationNs: endNs - startNs,
-    services: [...services].sort(),
-    endpoints: [...endpoints].sort(),
+    services: services.sort(),
+    endpoints: endpoints.sort(),
     spanCount: ids.length,
     error,
     completeness: {

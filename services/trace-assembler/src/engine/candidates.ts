@@ -62,12 +62,22 @@ class TokenIndex {
   private parent = new Int32Array(INDEX_MIN);
   private next = new Int32Array(INDEX_MIN);
   private entries = 0;
+  /** The arrays the last rebuild replaced, reused by the next one when the sizes match. */
+  private spare = {
+    keys: new Uint32Array(0),
+    heads: new Int32Array(0),
+    parent: new Int32Array(0),
+    next: new Int32Array(0),
+  };
 
   constructor(private readonly end: Float64Array) {}
 
   clear(): void {
-    this.keys = new Uint32Array(INDEX_MIN);
-    this.heads = new Int32Array(INDEX_MIN).fill(-2);
+    if (this.heads.length === INDEX_MIN) this.heads.fill(-2);
+    else {
+      this.keys = new Uint32Array(INDEX_MIN);
+      this.heads = new Int32Array(INDEX_MIN).fill(-2);
+    }
     this.tokens = 0;
     this.entries = 0;
   }
@@ -145,10 +155,12 @@ class TokenIndex {
     while (size < liveTokens * 4) size <<= 1;
     let capacity = INDEX_MIN;
     while (capacity < live * 2) capacity <<= 1;
-    this.keys = new Uint32Array(size);
-    this.heads = new Int32Array(size).fill(-2);
-    this.parent = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
+    const spare = this.spare;
+    this.keys = spare.keys.length === size ? spare.keys : new Uint32Array(size);
+    this.heads = spare.heads.length === size ? spare.heads.fill(-2) : new Int32Array(size).fill(-2);
+    this.parent = spare.parent.length === capacity ? spare.parent : new Int32Array(capacity);
+    this.next = spare.next.length === capacity ? spare.next : new Int32Array(capacity);
+    this.spare = { keys, heads, parent, next };
     this.tokens = 0;
     this.entries = 0;
     for (let t = 0; t < heads.length; t++) {
@@ -185,8 +197,9 @@ class Column<T extends Int32Array | Float32Array | Uint8Array> {
     }
     this.data[this.length++] = v;
   }
+  /** The values, without a copy (the spare capacity is let go with them). */
   done(): T {
-    return this.data.slice(0, this.length) as T;
+    return this.data.subarray(0, this.length) as T;
   }
 }
 

@@ -74,12 +74,16 @@ export function crossLinks(
       list.push((model.start[g] as number) - (model.start[e] as number));
     },
   );
+  // Skew per (caller agent, callee agent), 0 for pairs without matches: a dense table
+  // (read for every span pair the second pass compares) unless there are very many agents.
   const skew = new Map<number, number>();
+  const skewTable = nAgents * nAgents <= 1 << 20 ? new Float64Array(nAgents * nAgents) : undefined;
   const skews: CrossLinkStats["skews"] = [];
   for (const key of [...deltas.keys()].sort((a, b) => a - b)) {
     const list = (deltas.get(key) as number[]).sort((a, b) => a - b);
     const median = list[list.length >> 1] as number;
     skew.set(key, median);
+    if (skewTable) skewTable[key] = median;
     skews.push({
       callerAgent: Math.floor(key / nAgents),
       calleeAgent: key % nAgents,
@@ -87,8 +91,12 @@ export function crossLinks(
       pairs: list.length,
     });
   }
-  const skewOf = (e: number, g: number) =>
-    skew.get((model.agent[e] as number) * nAgents + (model.agent[g] as number)) ?? 0;
+  const { agent } = model;
+  const skewOf = skewTable
+    ? (e: number, g: number) =>
+        skewTable[(agent[e] as number) * nAgents + (agent[g] as number)] as number
+    : (e: number, g: number) =>
+        skew.get((agent[e] as number) * nAgents + (agent[g] as number)) ?? 0;
 
   // Pass 2: around the estimated skew.
   let byConnection = 0;
@@ -135,6 +143,7 @@ function matchConnections(
   const { direction, start, end, process } = model;
   const egress: number[] = [];
   const ingress: number[] = [];
+  let taken = new Uint8Array(64);
   for (let c = 0; c < model.counts.connection; c++) {
     const from = byConn.offsets[c] as number;
     const to = byConn.offsets[c + 1] as number;
@@ -146,7 +155,8 @@ function matchConnections(
       (direction[i] === EGRESS ? egress : ingress).push(i);
     }
     if (egress.length === 0 || ingress.length === 0) continue;
-    const taken = new Uint8Array(ingress.length);
+    if (taken.length < ingress.length) taken = new Uint8Array(ingress.length * 2);
+    else taken.fill(0, 0, ingress.length);
     let low = 0; // first ingress not yet taken or skipped
     for (let at = 0; at < egress.length; at++) {
       const e = egress[at] as number;

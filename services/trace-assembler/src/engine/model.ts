@@ -92,15 +92,64 @@ export function canonicalOrder(table: SpanTable): Int32Array {
   for (let r = 1; r < n; r++) if ((startNs[r] as bigint) < base) base = startNs[r] as bigint;
   const rel = new Float64Array(n);
   for (let r = 0; r < n; r++) rel[r] = Number((startNs[r] as bigint) - base);
-  const order = Array.from({ length: n }, (_, r) => r);
-  order.sort((a, b) => {
-    const d = (rel[a] as number) - (rel[b] as number);
-    if (d !== 0) return d;
-    const ia = spanId.text(a);
-    const ib = spanId.text(b);
-    return ia < ib ? -1 : ia > ib ? 1 : 0;
-  });
-  return Int32Array.from(order);
+  const order = radixOrder(rel);
+  // Equal starts: by span id.
+  let from = 0;
+  while (from < n) {
+    let to = from + 1;
+    const v = rel[order[from] as number] as number;
+    while (to < n && rel[order[to] as number] === v) to++;
+    if (to - from > 1) {
+      const tied = Array.from(order.subarray(from, to)).sort((a, b) => {
+        const ia = spanId.text(a);
+        const ib = spanId.text(b);
+        return ia < ib ? -1 : ia > ib ? 1 : 0;
+      });
+      order.set(tied, from);
+    }
+    from = to;
+  }
+  return order;
+}
+
+/** Index of the low 32-bit word of a float64 in a Uint32Array view (0 on little-endian). */
+const LOW_WORD = new Uint32Array(new Float64Array([1]).buffer)[0] === 0 ? 0 : 1;
+
+/**
+ * Indices 0..n-1 stably sorted by `keys` (non-negative numbers): an LSD radix sort over
+ * the 16-bit digits of their IEEE bits, which order non-negative doubles like the values.
+ */
+function radixOrder(keys: Float64Array): Int32Array {
+  const n = keys.length;
+  const words = new Uint32Array(keys.buffer, keys.byteOffset, n * 2);
+  let order = Int32Array.from({ length: n }, (_, r) => r);
+  let next = new Int32Array(n);
+  const count = new Int32Array(1 << 16);
+  // Digits from least significant: low and high half of the low word, then of the high word.
+  for (let pass = 0; pass < 4; pass++) {
+    const half = pass < 2 ? LOW_WORD : 1 - LOW_WORD;
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let r = 0; r < n; r++) {
+      const d = ((words[2 * r + half] as number) >>> shift) & 0xffff;
+      count[d] = (count[d] as number) + 1;
+    }
+    if (count[((words[half] as number) >>> shift) & 0xffff] === n) continue; // one digit value
+    let sum = 0;
+    for (let d = 0; d < 1 << 16; d++) {
+      const c = count[d] as number;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const r = order[k] as number;
+      const d = ((words[2 * r + half] as number) >>> shift) & 0xffff;
+      next[count[d] as number] = r;
+      count[d] = (count[d] as number) + 1;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
 }
 
 export function buildModel(table: SpanTable): SpanModel {

@@ -24,5 +24,6 @@ export function prefixSimilarity(a: string, b: string): number {
  */
 export function capturesDisagree(a: string, b: string): boolean {
   const n = Math.min(a.length, b.length, COMPARE_LIMIT);
-  return n > 0 && a.slice(0, n) !== b.slice(0, n);
+  for (let i = 0; i < n; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return true;
+  return false;
 }

@@ -58,8 +58,8 @@ export interface SpanTokens {
   mass: Float32Array;
 }
 
-/** 1 for the characters of a token (ASCII letters and digits), by UTF-16 code unit. */
-const WORD = new Uint8Array(65536);
+/** 1 for the characters of a token (ASCII letters and digits), by ASCII code. */
+const WORD = new Uint8Array(128);
 for (let c = 0; c < 128; c++)
   WORD[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
 
@@ -92,14 +92,14 @@ class TokenScratch {
     let run = 0;
     for (let i = 0; i < len; i++) {
       const c = text.charCodeAt(i);
-      if (WORD[c] === 1) {
+      if (c < 128 && WORD[c] === 1) {
         h = Math.imul(h ^ c, 0x01000193);
         run++;
-        continue;
+      } else {
+        if (run >= MIN_TOKEN) this.insert(h);
+        h = 0x811c9dc5;
+        run = 0;
       }
-      if (run >= MIN_TOKEN) this.insert(h);
-      h = 0x811c9dc5;
-      run = 0;
     }
     if (run >= MIN_TOKEN) this.insert(h);
   }
@@ -128,6 +128,41 @@ class TokenScratch {
 }
 
 /**
+ * The token hashes of all members, in chunks of one size (about 16 tokens per member,
+ * at most 4 MiB): it grows without copying, and allocates little more than it holds
+ * (every typed array counts towards the external memory that makes V8 run a full
+ * collection).
+ */
+class TokenPool {
+  private readonly chunks: Uint32Array[] = [];
+  private readonly bits: number;
+  private readonly mask: number;
+  length = 0;
+
+  constructor(members: number) {
+    let bits = 10;
+    while (bits < 20 && 1 << bits < members * 16) bits++;
+    this.bits = bits;
+    this.mask = (1 << bits) - 1;
+  }
+
+  push(h: number): void {
+    const c = this.length >>> this.bits;
+    if (c === this.chunks.length) this.chunks.push(new Uint32Array(this.mask + 1));
+    (this.chunks[c] as Uint32Array)[this.length & this.mask] = h;
+    this.length++;
+  }
+
+  get(p: number): number {
+    return (this.chunks[p >>> this.bits] as Uint32Array)[p & this.mask] as number;
+  }
+
+  set(p: number, h: number): void {
+    (this.chunks[p >>> this.bits] as Uint32Array)[p & this.mask] = h;
+  }
+}
+
+/**
  * Rare tokens of the spans `members` (model indices; others get none), from their
  * request and response payloads.
  */
@@ -140,10 +175,9 @@ export function spanTokens(
   const m = members.length;
   const scratch = new TokenScratch(options.maxChars);
   // Pass 1: distinct tokens per member (kept in a pool) and document frequencies.
-  let pool = new Uint32Array(Math.max(1024, m * 16));
+  const pool = new TokenPool(m);
   const start = new Int32Array(m + 1);
   const df = new Uint16Array(1 << DF_BITS);
-  let used = 0;
   for (let k = 0; k < m; k++) {
     const i = members[k] as number;
     let [req, resp] = payloads(i);
@@ -155,33 +189,31 @@ export function spanTokens(
     scratch.add(req, options.maxChars);
     scratch.add(resp, options.maxChars);
     const u = scratch.count;
-    if (used + u > pool.length) {
-      const bigger = new Uint32Array(Math.max(pool.length * 2, used + u));
-      bigger.set(pool.subarray(0, used));
-      pool = bigger;
-    }
     for (let t = 0; t < u; t++) {
       const h = scratch.hashes[t] as number;
-      pool[used++] = h;
+      pool.push(h);
       const slot = h >>> DF_SHIFT;
       if ((df[slot] as number) < 0xffff) df[slot] = (df[slot] as number) + 1;
     }
-    start[k + 1] = used;
+    start[k + 1] = pool.length;
   }
-  // Pass 2: keep the rare ones.
+  // Pass 2: keep the rare ones, moved to the front of each member's part of the pool.
   const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));
   const logM = Math.log(Math.max(2, m));
+  // IDF by document frequency (only 2..maxDf are kept; counts stop at 0xffff).
+  const idfOf = new Float64Array(Math.min(maxDf, 0xffff) + 1);
+  for (let d = 2; d < idfOf.length; d++) idfOf[d] = logM - Math.log(d);
   const offsets = new Int32Array(n + 1);
-  const keep = new Uint8Array(used);
   const count = new Int32Array(n);
   for (let k = 0; k < m; k++) {
-    for (let p = start[k] as number; p < (start[k + 1] as number); p++) {
-      const d = df[(pool[p] as number) >>> DF_SHIFT] as number;
-      if (d >= 2 && d <= maxDf) {
-        keep[p] = 1;
-        count[members[k] as number] = (count[members[k] as number] as number) + 1;
-      }
+    const from = start[k] as number;
+    let w = from;
+    for (let p = from; p < (start[k + 1] as number); p++) {
+      const h = pool.get(p);
+      const d = df[h >>> DF_SHIFT] as number;
+      if (d >= 2 && d <= maxDf) pool.set(w++, h);
     }
+    count[members[k] as number] = w - from;
   }
   for (let i = 0; i < n; i++) offsets[i + 1] = (offsets[i] as number) + (count[i] as number);
   const total = offsets[n] as number;
@@ -190,12 +222,12 @@ export function spanTokens(
   const mass = new Float32Array(n);
   for (let k = 0; k < m; k++) {
     const i = members[k] as number;
+    const from = start[k] as number;
     let w = offsets[i] as number;
     let sum = 0;
-    for (let p = start[k] as number; p < (start[k + 1] as number); p++) {
-      if (!keep[p]) continue;
-      const h = pool[p] as number;
-      const v = logM - Math.log(df[h >>> DF_SHIFT] as number);
+    for (let p = from; p < from + (count[i] as number); p++) {
+      const h = pool.get(p);
+      const v = idfOf[df[h >>> DF_SHIFT] as number] as number;
       ids[w] = h;
       idf[w] = v;
       sum += v;
