@@ -82,6 +82,16 @@ describe("span-poller start-up while its dependencies are not usable", () => {
     return { s, writer, collector };
   }
 
+  /** A gate in front of the server at `url`, closed (connections refused) until opened. */
+  async function closedGate(url: string): Promise<TcpGate> {
+    const target = new URL(url);
+    const gate = new TcpGate(target.hostname, Number(target.port));
+    await gate.open();
+    await gate.close();
+    cleanups.push(() => gate.close());
+    return gate;
+  }
+
   afterEach(async () => {
     const code = await poller?.stop();
     poller = undefined;
@@ -92,14 +102,8 @@ describe("span-poller start-up while its dependencies are not usable", () => {
 
   it("waits for a NATS server it cannot reach, then publishes", async () => {
     const { s, writer, collector } = await prepare("nup");
-    const target = new URL(natsUrl());
-    const gate = new TcpGate(target.hostname, Number(target.port));
-    await gate.open();
-    await gate.close();
-    cleanups.push(
-      () => gate.close(),
-      () => collector.stop(),
-    );
+    const gate = await closedGate(natsUrl());
+    cleanups.push(() => collector.stop());
     poller = await startService("span-poller", {
       config: writeConfig(s, SETTINGS),
       env: { DEEPTRACE__NATS__URL: `nats://127.0.0.1:${gate.port}` },
@@ -148,14 +152,8 @@ describe("span-poller start-up while its dependencies are not usable", () => {
 
   it("waits for Elasticsearch and for agent indices that do not exist yet", async () => {
     const { s, writer, collector } = await prepare("esup", false);
-    const target = new URL(esUrl());
-    const gate = new TcpGate(target.hostname, Number(target.port));
-    await gate.open();
-    await gate.close();
-    cleanups.push(
-      () => gate.close(),
-      () => collector.stop(),
-    );
+    const gate = await closedGate(esUrl());
+    cleanups.push(() => collector.stop());
     poller = await startService("span-poller", {
       config: writeConfig(s, SETTINGS),
       env: { DEEPTRACE__ELASTIC__URL: `http://127.0.0.1:${gate.port}` },

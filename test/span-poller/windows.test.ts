@@ -37,6 +37,26 @@ describe("span-poller windows against Elasticsearch and JetStream", () => {
   const base = (BigInt(Date.now()) / 1_000n - 30n) * 1_000n * MS;
   const sameInstant = base + 4_500n * MS;
 
+  /**
+   * Writes `count` late spans from `gap` on, `stepNs` apart over the three agents, and
+   * expects them all published, with a first-revision window of its own covering `gap`.
+   */
+  async function expectLateSpansWindowed(
+    gap: bigint,
+    count: number,
+    stepNs: number,
+    where: string,
+  ) {
+    const late = Array.from({ length: count }, (_, i) => ({
+      agent: i % 3,
+      wallNs: gap + BigInt(i * stepNs),
+    }));
+    await writer.write(late, true);
+    await eventually(`spans in ${where}`, () => windowProblems(collector.received, writer.written));
+    const windows = collector.received.map((r) => r.window);
+    expect(windows.some((w) => w.startNs <= gap && gap < w.endNs && w.revision === 0)).toBe(true);
+  }
+
   beforeAll(async () => {
     await writer.createIndices();
     const docs: { agent: number; wallNs: bigint }[] = [];
@@ -110,17 +130,7 @@ describe("span-poller windows against Elasticsearch and JetStream", () => {
     // base + 20 s lies between the historical spans and now: every agent was caught up, so
     // the poller passed it with nothing to publish. An agent that could not write for a
     // while (Elasticsearch down) delivers such spans late.
-    const gap = base + 20_000n * MS;
-    const late = Array.from({ length: 90 }, (_, i) => ({
-      agent: i % 3,
-      wallNs: gap + BigInt(i * 22_222_221),
-    }));
-    await writer.write(late, true);
-    await eventually("spans in a skipped range", () =>
-      windowProblems(collector.received, writer.written),
-    );
-    const windows = collector.received.map((r) => r.window);
-    expect(windows.some((w) => w.startNs <= gap && gap < w.endNs && w.revision === 0)).toBe(true);
+    await expectLateSpansWindowed(base + 20_000n * MS, 90, 22_222_221, "a skipped range");
   });
 
   it("keeps checking the ranges it skipped after a restart", async () => {
@@ -133,16 +143,7 @@ describe("span-poller windows against Elasticsearch and JetStream", () => {
     });
     await poller.stop();
     poller = await startService("span-poller", { config });
-    const late = Array.from({ length: 60 }, (_, i) => ({
-      agent: i % 3,
-      wallNs: gap + BigInt(i * 11_111_111),
-    }));
-    await writer.write(late, true);
-    await eventually("spans in a range skipped before the restart", () =>
-      windowProblems(collector.received, writer.written),
-    );
-    const windows = collector.received.map((r) => r.window);
-    expect(windows.some((w) => w.startNs <= gap && gap < w.endNs && w.revision === 0)).toBe(true);
+    await expectLateSpansWindowed(gap, 60, 11_111_111, "a range skipped before the restart");
   });
 
   it("windows live spans of agents with different clocks, written out of order", async () => {
