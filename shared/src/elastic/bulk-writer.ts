@@ -385,18 +385,20 @@ export function bulkBody(documents: readonly BulkDocument[]): Buffer {
     const { source } = documents[i] as BulkDocument;
     at += body.write(actions[i] as string, at);
     body[at++] = NEWLINE;
-    if (typeof source === "string") {
-      at += body.write(source, at);
-    } else {
-      body.set(source, at);
-      at += source.length;
-    }
+    at += writeSource(body, at, source);
     body[at++] = NEWLINE;
   }
   return body;
 }
 
 const NEWLINE = 0x0a;
+
+/** Writes a source's UTF-8 bytes at `at`; returns how many. */
+function writeSource(target: Buffer, at: number, source: string | Uint8Array): number {
+  if (typeof source === "string") return target.write(source, at);
+  target.set(source, at);
+  return source.length;
+}
 
 function sourceBytes(source: string | Uint8Array): number {
   return typeof source === "string" ? Buffer.byteLength(source) : source.length;
@@ -425,12 +427,7 @@ export function encodeSources(documents: readonly BulkDocument[]): {
   let at = 0;
   const encoded = documents.map((document) => {
     const start = at;
-    if (typeof document.source === "string") {
-      at += bytes.write(document.source, at);
-    } else {
-      bytes.set(document.source, at);
-      at += document.source.length;
-    }
+    at += writeSource(bytes, at, document.source);
     return { ...document, source: new Uint8Array(bytes.buffer, start, at - start) };
   });
   return { documents: encoded, buffer: bytes.buffer };

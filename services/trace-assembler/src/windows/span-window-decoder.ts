@@ -259,10 +259,10 @@ const SCRATCH = new DataView(new ArrayBuffer(8));
 const SHORT_TEXT_BYTES = 64;
 
 /**
- * The strings of one window's short repeating fields (agent, index, service, protocol, host, addresses,
- * status) repeat in nearly every span: each distinct byte sequence is decoded once and the
- * same string returned after, so later maps keyed by it hash it once. A slot whose bytes
- * differ is replaced (a cache, not a set); the bytes are compared in full, so a hash
+ * The strings of a window's short repeating fields (agent, index, service, protocol, host,
+ * addresses, status) recur in nearly every span: each distinct byte sequence is decoded once
+ * and the same string returned after, so later maps keyed by it hash it once. A slot whose
+ * bytes differ is replaced (a cache, not a set); the bytes are compared in full, so a hash
  * collision only costs a decode.
  */
 class ShortTexts {
@@ -408,17 +408,18 @@ class WireReader {
   }
 
   string(wire: number, field: number): string {
-    const end = this.message(wire, field);
-    const text = this.buffer.toString("utf8", this.pos, end);
-    this.pos = end;
-    return text;
+    return this.text(wire, field, false);
   }
 
   /** A string field whose values repeat from span to span (agent, service, addresses...). */
   repeatedString(wire: number, field: number): string {
+    return this.text(wire, field, true);
+  }
+
+  private text(wire: number, field: number, repeats: boolean): string {
     const end = this.message(wire, field);
     const text =
-      end - this.pos <= SHORT_TEXT_BYTES
+      repeats && end - this.pos <= SHORT_TEXT_BYTES
         ? this.texts.text(this.buffer, this.pos, end)
         : this.buffer.toString("utf8", this.pos, end);
     this.pos = end;
