@@ -50,9 +50,15 @@ async function run(name: string, instances: number) {
     const info = await (await nc.jetstreamManager()).consumers.info(setup.stream, setup.consumer);
     return info.num_pending === 0 && info.num_ack_pending === 0;
   }, "every window acknowledged");
-  const perInstance = started.map(
-    (s) => s.output.filter((l) => l.includes('"window written"')).length,
+  // A window's log line is written before its ack, but reaches this process through a pipe
+  // that can lag behind the ack seen over NATS.
+  const writtenBy = () =>
+    started.map((s) => s.output.filter((l) => l.includes('"window written"')).length);
+  await waitFor(
+    async () => writtenBy().reduce((a, b) => a + b, 0) >= windows.length,
+    "a log line for every window written",
   );
+  const perInstance = writtenBy();
   const traces = await allDocuments(es, `${setup.prefix}-traces`, "trace_id");
   const spans = await allDocuments(es, `${setup.prefix}-spans`, "span_id");
   await Promise.all(started.map((s) => s.stop()));
