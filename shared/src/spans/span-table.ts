@@ -14,7 +14,7 @@
  */
 import { Direction, type ObservedId, type Span } from "../gen/deeptrace/span/v1/span_pb.js";
 import { payloadSlot, REQUEST, RESPONSE } from "./payloads.js";
-import type { ServiceRows } from "./service-identity.js";
+import { type ServiceRows, unifyServices } from "./service-identity.js";
 import type { DerivedFields, SpanDraft } from "./span-draft.js";
 import { StringTexts, TextArena, type Texts } from "./text-arena.js";
 
@@ -187,7 +187,7 @@ export class SpanTableBuilder {
     this.reqSize[r] = Number(s.reqSize);
     this.respSize[r] = Number(s.respSize);
     this.error[r] = s.error ? 1 : 0;
-    this.unifiable[r] = 0;
+    this.unifiable[r] = s.containerName ? 0 : 1;
     this.observedIds.push(s.observedIds);
   }
 
@@ -315,10 +315,16 @@ export class SpanTableBuilder {
   }
 }
 
-/** A table over protobuf Spans, in their order. */
+/**
+ * A table over protobuf Spans, in their order, with one service per process as the batch
+ * path gives it: the span-poller converts documents one at a time, so a process's Egress
+ * spans arrive named by their client address (or, on loopback, by host) while its Ingress
+ * spans are named by the address it serves on.
+ */
 export function spanTableFromSpans(spans: readonly Span[]): SpanTable {
   const builder = new SpanTableBuilder(spans.length);
   for (const s of spans) builder.appendSpan(s);
+  unifyServices(builder.serviceRows());
   return builder.finish({
     spanId: new StringTexts(spans.map((s) => s.spanId)),
     payloads: new StringTexts(spans.flatMap((s) => [s.reqPayload, s.respPayload])),

@@ -1,6 +1,7 @@
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Span } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import { LinkKind, TraceSchema } from "@deeptrace/shared/gen/deeptrace/trace/v1/trace_pb";
+import { spanFromAgentDocument } from "@deeptrace/shared/spans/agent-document";
 import { traceIdFor } from "@deeptrace/shared/spans/ids";
 import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/engine/assemble.js";
@@ -132,6 +133,63 @@ describe("assemble", () => {
     const a = graph.nodes[0];
     expect(a?.spanCount).toBe(90n);
     expect((a?.latency?.p50Ns ?? 0n) > 0n).toBe(true);
+  });
+
+  it("names one process one service when its spans arrive one by one, as the poller sends them", () => {
+    // A bare-host process serving on 10.0.0.1 that resolves a name through a loopback
+    // resolver: the DNS span alone would be named after the host, not the address.
+    const doc = (
+      direction: string,
+      server: [string, number],
+      client: [string, number],
+      start: number,
+    ) => ({
+      tag: {
+        ebpf_tag: {
+          tgid: 10,
+          pid: 11,
+          component: "main",
+          direction,
+          protocol: direction === "Ingress" ? "HTTP1" : "DNS",
+          src_ip: server[0],
+          src_port: server[1],
+          dst_ip: client[0],
+          dst_port: client[1],
+          req_seq: 0,
+          resp_seq: 1,
+        },
+        docker_tag: null,
+      },
+      metric: {
+        start_time: start,
+        end_time: start + 1_000,
+        duration: 1_000,
+        req_size: 1,
+        resp_size: 1,
+      },
+      content: {
+        req_content: direction === "Ingress" ? "GET / HTTP/1.1\r\n\r\n" : "",
+        resp_content: "",
+      },
+    });
+    const ctx = { agent: "node-1", index: "spans_node-1", clockOffsetNs: 0n };
+    const spans = [
+      spanFromAgentDocument(doc("Ingress", ["10.0.0.1", 8080], ["10.0.0.9", 40000], 1_000_000), {
+        ...ctx,
+        docId: "in",
+      }),
+      spanFromAgentDocument(doc("Egress", ["127.0.0.53", 53], ["127.0.0.1", 50000], 1_000_100), {
+        ...ctx,
+        docId: "dns",
+      }),
+    ];
+    expect(new Set(spans.map((s) => s.service))).toEqual(new Set(["main@10.0.0.1", "main@node-1"]));
+    const { traces, graph } = assemble(spans, { algorithm: "deeptrace" });
+    expect(traces.flatMap((t) => t.spans.map((s) => s.service))).toEqual([
+      "main@10.0.0.1",
+      "main@10.0.0.1",
+    ]);
+    expect(graph.nodes.map((n) => n.service)).toEqual(["main@10.0.0.1"]);
   });
 
   it("handles an empty batch", () => {
