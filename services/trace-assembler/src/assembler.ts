@@ -108,7 +108,7 @@ export async function setupAssembler({
       const assembledAt = process.hrtime.bigint();
       const { summary } = assembled;
       logger.debug(
-        { windowId: summary.windowId, documents: assembled.documents.length },
+        { windowId: summary.windowId, documents: assembled.documents.ids.length },
         "window assembled",
       );
       const stored = await revisions.stored(summary.windowId, signal);

@@ -1,13 +1,21 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, errors } from "@elastic/elasticsearch";
+import {
+  type BulkEntries,
+  batchEntries,
+  encodeEntries,
+  entriesBody,
+  entrySource,
+  isBulkEntries,
+} from "./bulk-entries.js";
 import { RequestSlots } from "./request-slots.js";
 
 /** One document to index under a deterministic id, already serialised (see `serializeDocument`). */
 export interface BulkDocument {
   index: string;
   id: string;
-  /** The JSON source, as text or as its UTF-8 bytes (see `encodeSources`). */
-  source: string | Uint8Array;
+  /** The JSON source. */
+  source: string;
   /**
    * External version (`version_type: external_gte`): the write is refused when the stored
    * document has a higher version, and the document counts as superseded, not failed.
@@ -25,6 +33,12 @@ export interface ItemFailure {
   status: number;
   type: string;
   reason: string;
+}
+
+/** A document Elasticsearch refused for good: its position in the write, and why. */
+interface Rejection {
+  position: number;
+  failure: ItemFailure;
 }
 
 export interface BulkClassification {
@@ -170,29 +184,6 @@ export function isTransientRequestError(error: unknown): boolean {
   );
 }
 
-/** Cuts documents into bulk batches by count and body size. */
-export function batchDocuments(
-  documents: readonly BulkDocument[],
-  maxDocuments: number,
-  maxBytes: number,
-): BulkDocument[][] {
-  const batches: BulkDocument[][] = [];
-  let batch: BulkDocument[] = [];
-  let bytes = 0;
-  for (const document of documents) {
-    const size = document.source.length + document.id.length + document.index.length + 48;
-    if (batch.length > 0 && (batch.length >= maxDocuments || bytes + size > maxBytes)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(document);
-    bytes += size;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
-}
-
 /**
  * Writes documents with the bulk API and reads every item's status: 429 and transient
  * failures (5xx, connection errors, timeouts) are sent again with exponential back-off and
@@ -210,16 +201,21 @@ export class BulkWriter {
     this.slots = new RequestSlots(options.concurrency);
   }
 
-  async write(documents: readonly BulkDocument[], signal?: AbortSignal): Promise<BulkWriteResult> {
+  /** Writes documents, as they are or already encoded (`encodeEntries`, e.g. on another thread). */
+  async write(
+    documents: readonly BulkDocument[] | BulkEntries,
+    signal?: AbortSignal,
+  ): Promise<BulkWriteResult> {
+    const entries = isBulkEntries(documents) ? documents : encodeEntries(documents);
     const total: BulkWriteResult = { written: 0, superseded: 0, deadLettered: 0, retries: 0 };
     const deadline = Date.now() + this.options.deadlineMs;
-    const batches = batchDocuments(documents, this.options.maxDocuments, this.options.maxBytes);
-    const rejected: Array<{ document: BulkDocument; failure: ItemFailure }> = [];
+    const batches = batchEntries(entries, this.options.maxDocuments, this.options.maxBytes);
+    const rejected: Rejection[] = [];
     let next = 0;
     const worker = async () => {
       while (next < batches.length) {
-        const batch = batches[next++] as BulkDocument[];
-        const outcome = await this.writeBatch(batch, deadline, signal);
+        const batch = batches[next++] as number[];
+        const outcome = await this.writeBatch(entries, batch, deadline, signal);
         total.written += outcome.written;
         total.superseded += outcome.superseded;
         total.retries += outcome.retries;
@@ -229,18 +225,24 @@ export class BulkWriter {
     const workers = Math.min(this.options.concurrency, batches.length);
     await Promise.all(Array.from({ length: workers }, worker));
     if (rejected.length > 0) {
-      const letters = rejected.map(({ document, failure }) =>
-        deadLetterForRejection(this.options.deadLetterIndex, document, failure),
+      const letters = encodeEntries(
+        rejected.map(({ position, failure }) =>
+          deadLetterForRejection(
+            this.options.deadLetterIndex,
+            {
+              index: entries.indices[position] as string,
+              id: entries.ids[position] as string,
+              source: entrySource(entries, position),
+            },
+            failure,
+          ),
+        ),
       );
-      for (const batch of batchDocuments(
-        letters,
-        this.options.maxDocuments,
-        this.options.maxBytes,
-      )) {
-        const outcome = await this.writeBatch(batch, deadline, signal);
+      for (const batch of batchEntries(letters, this.options.maxDocuments, this.options.maxBytes)) {
+        const outcome = await this.writeBatch(letters, batch, deadline, signal);
         total.retries += outcome.retries;
         if (outcome.rejected.length > 0) {
-          const first = outcome.rejected[0] as (typeof outcome.rejected)[number];
+          const first = outcome.rejected[0] as Rejection;
           throw new BulkWriteError(
             `the dead-letter index rejected ${outcome.rejected.length} record(s): ${first.failure.type}: ${first.failure.reason}`,
             false,
@@ -288,21 +290,18 @@ export class BulkWriter {
     }
   }
 
+  /** Writes the documents at `batch` (positions in `entries`), retrying those that may succeed later. */
   private async writeBatch(
-    batch: BulkDocument[],
+    entries: BulkEntries,
+    batch: number[],
     deadline: number,
     signal: AbortSignal | undefined,
-  ): Promise<{
-    written: number;
-    superseded: number;
-    retries: number;
-    rejected: Array<{ document: BulkDocument; failure: ItemFailure }>;
-  }> {
+  ): Promise<{ written: number; superseded: number; retries: number; rejected: Rejection[] }> {
     let pending = batch;
     let written = 0;
     let superseded = 0;
     let retries = 0;
-    const rejected: Array<{ document: BulkDocument; failure: ItemFailure }> = [];
+    const rejected: Rejection[] = [];
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw new BulkWriteError("bulk write aborted (shutting down)", true);
       let cause: string;
@@ -320,24 +319,24 @@ export class BulkWriter {
               filter_path: "items.*.status,items.*._id,items.*.error.type,items.*.error.reason",
               ...(this.options.refresh ? { refresh: "true" } : {}),
             },
-            bulkBody: bulkBody(pending),
+            bulkBody: entriesBody(entries, pending),
           },
           { signal },
         );
         release();
         const verdicts = classifyBulkItems(
           response.items ?? [],
-          pending.map((d) => d.id),
+          pending.map((p) => entries.ids[p] as string),
         );
         written += verdicts.written.length;
         superseded += verdicts.superseded.length;
         for (const failure of verdicts.reject) {
-          rejected.push({ document: pending[failure.position] as BulkDocument, failure });
+          rejected.push({ position: pending[failure.position] as number, failure });
         }
         if (verdicts.retry.length === 0) return { written, superseded, retries, rejected };
         const first = verdicts.retry[0] as ItemFailure;
         cause = `${verdicts.retry.length} item(s) failed with ${first.status} ${first.type}: ${first.reason}`;
-        pending = verdicts.retry.map((f) => pending[f.position] as BulkDocument);
+        pending = verdicts.retry.map((f) => pending[f.position] as number);
       } catch (error) {
         release?.();
         if (error instanceof errors.RequestAbortedError || signal?.aborted) {
@@ -366,81 +365,6 @@ export class BulkWriter {
   }
 }
 
-/**
- * The NDJSON body of a bulk request as bytes, joined in one pass. Handed to the client as
- * an array of lines, it was concatenated line by line into a rope that the transport then
- * measured and encoded again: on the assembler's main thread that took three times as
- * long as writing the documents' JSON on the worker.
- */
-export function bulkBody(documents: readonly BulkDocument[]): Buffer {
-  const actions = documents.map(actionLine);
-  let size = 0;
-  for (let i = 0; i < documents.length; i++) {
-    const { source } = documents[i] as BulkDocument;
-    size += Buffer.byteLength(actions[i] as string) + sourceBytes(source) + 2;
-  }
-  const body = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < documents.length; i++) {
-    const { source } = documents[i] as BulkDocument;
-    at += body.write(actions[i] as string, at);
-    body[at++] = NEWLINE;
-    at += writeSource(body, at, source);
-    body[at++] = NEWLINE;
-  }
-  return body;
-}
-
-const NEWLINE = 0x0a;
-
-/** Writes a source's UTF-8 bytes at `at`; returns how many. */
-function writeSource(target: Buffer, at: number, source: string | Uint8Array): number {
-  if (typeof source === "string") return target.write(source, at);
-  target.set(source, at);
-  return source.length;
-}
-
-function sourceBytes(source: string | Uint8Array): number {
-  return typeof source === "string" ? Buffer.byteLength(source) : source.length;
-}
-
-/** A document's source as text. */
-export function sourceText(source: string | Uint8Array): string {
-  return typeof source === "string"
-    ? source
-    : Buffer.from(source.buffer, source.byteOffset, source.byteLength).toString("utf8");
-}
-
-/**
- * The documents with their sources as UTF-8 bytes in one buffer, to pass to another thread
- * without copying: `postMessage(documents, [buffer])` hands over the buffer, and the
- * documents' sources stay views into it. Cloning each source as a string and encoding it
- * again for the bulk body cost the assembler's main thread a third of its CPU.
- */
-export function encodeSources(documents: readonly BulkDocument[]): {
-  documents: BulkDocument[];
-  buffer: ArrayBuffer;
-} {
-  let size = 0;
-  for (const { source } of documents) size += sourceBytes(source);
-  const bytes = Buffer.from(new ArrayBuffer(size));
-  let at = 0;
-  const encoded = documents.map((document) => {
-    const start = at;
-    at += writeSource(bytes, at, document.source);
-    return { ...document, source: new Uint8Array(bytes.buffer, start, at - start) };
-  });
-  return { documents: encoded, buffer: bytes.buffer };
-}
-
-/** The bulk action line of a document: index under its id, with its external version if any. */
-export function actionLine(document: BulkDocument): string {
-  const target = `"_index":${JSON.stringify(document.index)},"_id":${JSON.stringify(document.id)}`;
-  return document.version === undefined
-    ? `{"index":{${target}}}`
-    : `{"index":{${target},"version":${document.version},"version_type":"external_gte"}}`;
-}
-
 /** The dead-letter record of a rejected document; its id makes a repeated rejection overwrite. */
 export function deadLetterForRejection(
   deadLetterIndex: string,
@@ -456,8 +380,8 @@ export function deadLetterForRejection(
       status: failure.status,
       target_index: document.index,
       target_id: document.id,
-      payload: sourceText(document.source),
-      payload_bytes: sourceBytes(document.source),
+      payload: document.source,
+      payload_bytes: Buffer.byteLength(document.source),
       payload_truncated: false,
       recorded_at: new Date().toISOString(),
     }),

@@ -1,15 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
-  actionLine,
   backoffDelayMs,
-  batchDocuments,
-  bulkBody,
   classifyBulkItems,
   classifyStatus,
   deadLetterForRejection,
-  encodeSources,
   serializeDocument,
-  sourceText,
 } from "../../src/elastic/bulk-writer.js";
 
 describe("classifyStatus", () => {
@@ -23,40 +18,6 @@ describe("classifyStatus", () => {
   it("counts a version conflict as superseded: a newer version is stored", () => {
     expect(classifyStatus(409, "version_conflict_engine_exception")).toBe("superseded");
     expect(classifyStatus(409, "some_other_conflict")).toBe("reject");
-  });
-});
-
-describe("actionLine", () => {
-  it("indexes under the id, with the external version when the document has one", () => {
-    const doc = { index: "dt-traces", id: 'a"b', source: "{}" };
-    expect(JSON.parse(actionLine(doc))).toEqual({ index: { _index: "dt-traces", _id: 'a"b' } });
-    expect(JSON.parse(actionLine({ ...doc, version: 3 }))).toEqual({
-      index: { _index: "dt-traces", _id: 'a"b', version: 3, version_type: "external_gte" },
-    });
-  });
-});
-
-describe("bulkBody", () => {
-  it("is an action line and a source line per document, newline-terminated UTF-8", () => {
-    const docs = [
-      { index: "dt-spans", id: "s1", source: '{"p":"caf\u00e9 \ufffd"}', version: 2 },
-      { index: "dt-traces", id: "t1", source: '{"n":1}' },
-    ];
-    const body = bulkBody(docs);
-    const text = body.toString("utf8");
-    expect(text.endsWith("\n")).toBe(true);
-    expect(text.slice(0, -1).split("\n")).toEqual([
-      actionLine(docs[0] as (typeof docs)[number]),
-      docs[0]?.source,
-      actionLine(docs[1] as (typeof docs)[number]),
-      docs[1]?.source,
-    ]);
-    expect(body.length).toBe(Buffer.byteLength(text));
-    expect(JSON.parse(text.split("\n")[1] as string)).toEqual({ p: "caf\u00e9 \ufffd" });
-  });
-
-  it("is empty for no documents", () => {
-    expect(bulkBody([]).length).toBe(0);
   });
 });
 
@@ -124,26 +85,6 @@ describe("backoffDelayMs", () => {
   });
 });
 
-describe("batchDocuments", () => {
-  const doc = (id: string, bytes: number) => ({ index: "i", id, source: "x".repeat(bytes) });
-  it("cuts by document count and by body size, keeping order", () => {
-    const docs = ["a", "b", "c", "d", "e"].map((id) => doc(id, 10));
-    expect(batchDocuments(docs, 2, 1_000_000).map((b) => b.map((d) => d.id))).toEqual([
-      ["a", "b"],
-      ["c", "d"],
-      ["e"],
-    ]);
-    const big = [doc("a", 500), doc("b", 500), doc("c", 10)];
-    expect(batchDocuments(big, 100, 700).map((b) => b.map((d) => d.id))).toEqual([
-      ["a"],
-      ["b", "c"],
-    ]);
-  });
-  it("sends a document larger than the limit alone", () => {
-    expect(batchDocuments([doc("a", 2_000)], 10, 100)).toHaveLength(1);
-  });
-});
-
 describe("serializeDocument and dead letters", () => {
   it("writes bigints as exact decimal strings", () => {
     expect(serializeDocument({ t: 1_700_000_000_123_456_789n })).toBe(
@@ -158,7 +99,7 @@ describe("serializeDocument and dead letters", () => {
     );
     expect(letter.index).toBe("p-dead-letters");
     expect(letter.id).toBe("doc:p-traces:t1");
-    const source = JSON.parse(sourceText(letter.source));
+    const source = JSON.parse(letter.source);
     expect(source).toMatchObject({
       kind: "rejected_document",
       reason: "strict_dynamic_mapping_exception: no x",
@@ -166,41 +107,7 @@ describe("serializeDocument and dead letters", () => {
       target_index: "p-traces",
       target_id: "t1",
       payload: '{"x":1}',
+      payload_bytes: 7,
     });
-  });
-});
-
-describe("encodeSources", () => {
-  const docs = [
-    { index: "dt-spans", id: "s1", source: '{"p":"caf\u00e9 \ufffd \u{1f600}"}', version: 1 },
-    { index: "dt-traces", id: "t1", source: '{"n":1}' },
-  ];
-
-  it("puts every source's UTF-8 bytes into one buffer the documents view", () => {
-    const { documents, buffer } = encodeSources(docs);
-    expect(buffer.byteLength).toBe(docs.reduce((n, d) => n + Buffer.byteLength(d.source), 0));
-    for (const [i, document] of documents.entries()) {
-      expect(document.source).toBeInstanceOf(Uint8Array);
-      expect((document.source as Uint8Array).buffer).toBe(buffer);
-      expect(sourceText(document.source)).toBe(docs[i]?.source);
-      expect({ ...document, source: undefined }).toEqual({ ...docs[i], source: undefined });
-    }
-  });
-
-  it("gives the same bulk body as the text sources", () => {
-    expect(bulkBody(encodeSources(docs).documents).equals(bulkBody(docs))).toBe(true);
-  });
-
-  it("keeps a rejected encoded document's payload readable in its dead letter", () => {
-    const [encoded] = encodeSources(docs).documents;
-    const letter = deadLetterForRejection("p-dead-letters", encoded as (typeof docs)[number], {
-      position: 0,
-      status: 400,
-      type: "mapper_parsing_exception",
-      reason: "bad",
-    });
-    const source = JSON.parse(sourceText(letter.source));
-    expect(source.payload).toBe(docs[0]?.source);
-    expect(source.payload_bytes).toBe(Buffer.byteLength(docs[0]?.source as string));
   });
 });

@@ -3,7 +3,7 @@
  * thread's event loop stays free for NATS and Elasticsearch while a window is assembled.
  */
 import { parentPort, type TransferListItem, workerData } from "node:worker_threads";
-import { encodeSources } from "@deeptrace/shared/elastic/bulk-writer";
+import { encodeEntries } from "@deeptrace/shared/elastic/bulk-entries";
 import type { TraceIndices } from "@deeptrace/shared/elastic/index-templates";
 import type { AssembleReply, AssembleRequest } from "./window-assembler.js";
 import { assembleWindow, decodeWindow, type WindowSettings } from "./window-processor.js";
@@ -16,8 +16,8 @@ parentPort?.on("message", ({ id, data }: AssembleRequest) => {
   try {
     const window = decodeWindow(data);
     const assembled = assembleWindow(window, indices, settings);
-    const { documents, buffer } = encodeSources(assembled.documents);
-    transfer.push(buffer);
+    const documents = encodeEntries(assembled.documents);
+    transfer.push(documents.bytes.buffer as ArrayBuffer, documents.ends.buffer as ArrayBuffer);
     reply = {
       id,
       ok: true,

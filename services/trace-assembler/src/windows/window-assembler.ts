@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { BulkDocument } from "@deeptrace/shared/elastic/bulk-writer";
+import type { BulkEntries } from "@deeptrace/shared/elastic/bulk-entries";
 import type { TraceIndices } from "@deeptrace/shared/elastic/index-templates";
 import { InvalidWindowError, type WindowSettings, type WindowSummary } from "./window-processor.js";
 
@@ -13,7 +13,8 @@ export type AssembleReply =
       id: number;
       ok: true;
       window: { startNs: bigint; endNs: bigint };
-      documents: BulkDocument[];
+      /** The window's documents as bulk entries, in a buffer the worker handed over. */
+      documents: BulkEntries;
       summary: WindowSummary;
     }
   | { id: number; ok: false; name: string; message: string };

@@ -1,4 +1,3 @@
-import { sourceText } from "@deeptrace/shared/elastic/bulk-writer";
 import { traceIndices } from "@deeptrace/shared/elastic/index-templates";
 import { describe, expect, it } from "vitest";
 import { cutWindows, workloadSpans } from "../../src/bench/workload-windows.js";
@@ -26,10 +25,7 @@ describe("the documents of a window", () => {
     expect(stored).toHaveLength(traces.length);
     for (const trace of traces) {
       const document = stored.find((d) => d.id === trace.traceId);
-      const source = JSON.parse(document ? sourceText(document.source) : "{}") as Record<
-        string,
-        unknown
-      >;
+      const source = JSON.parse(document?.source ?? "{}") as Record<string, unknown>;
       expect(source.start_time_ns).toBe(String(trace.startTimeNs));
       expect(source.duration_ns).toBe(String(trace.durationNs));
       expect(traceFromDocument(source)).toEqual({ ...trace, windowId: window.windowId });
@@ -42,7 +38,7 @@ describe("the documents of a window", () => {
     const stored = assembled.documents.filter((d) => d.index === indices.spans);
     expect(stored).toHaveLength(links.size);
     for (const document of stored) {
-      const source = JSON.parse(sourceText(document.source)) as Record<string, unknown>;
+      const source = JSON.parse(document.source) as Record<string, unknown>;
       const span = byId.get(document.id);
       const link = links.get(document.id);
       expect(source.start_time_ns).toBe(String(link?.startTimeNs));
