@@ -18,6 +18,8 @@ export interface PipelineRun {
   /** Every process count is measured once per round, the rounds one after the other. */
   round: number;
   instances: number;
+  /** Warm-up windows each instance acknowledged before the clock started. */
+  warmupWindows: number[];
   seconds: number;
   /** The raw bulk runs measured right before this run; the best is its ceiling. */
   ceilings: CeilingRun[];
@@ -120,6 +122,8 @@ function assemblerSection(r: AssemblerBenchResults): string {
       .join(", ")}.`,
     "",
     `Workload: ${n(Number(r.workload.requests))} generated requests at ${r.workload.rate}/s, ${n(Number(r.workload.spans))} spans, ${r.workload.windows} windows of ${r.workload.windowMs} ms with ${r.workload.marginMs} ms margins (${n(Number(r.workload.windowSpans))} spans with margins, ${(Number(r.workload.windowBytes) / 2 ** 20).toFixed(0)} MiB of window messages), ${n(Number(r.workload.documents))} documents (traces, spans, graph), ${n(Number(r.workload.traces))} traces. Spans/s count distinct spans. For context, decoding every window message and assembling it in the benchmark process takes ${r.engineInBenchProcess.seconds.toFixed(1)} s (${n(r.engineInBenchProcess.spansPerSecond)} spans/s).`,
+    "",
+    `Sustained rate: before the clock starts, the instances of a run work through ${r.workload.warmupWindows} warm-up windows of another generated workload (their own span, trace and window ids, into the same indices), so the figures are the steady state and not a fresh worker's first windows, which cost two to six times a warm one's while V8 compiles the engine. Warm-up windows per instance: ${r.pipeline.map((p) => `round ${p.round}, ${processes(p.instances)}: ${p.warmupWindows.join(" + ")}`).join("; ")}. CPU seconds and stage times count the timed windows only.`,
     "",
     "Each pipeline run gets its own ceiling, measured right before it: the same documents written straight to fresh indices with the service's bulk settings (documents and bytes per request), without NATS and without the engine, with the bulk requests in flight of one instance and of two; the faster is the ceiling. \"CPU-bound limit\" is the share the run could have reached at best with every core of the machine to itself and no waiting: the ceiling's time over the CPU seconds Elasticsearch and the assemblers used in the run, spread over the cores.",
     "",

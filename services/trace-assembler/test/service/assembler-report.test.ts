@@ -18,6 +18,7 @@ function run(round: number, instances: number, share: number): PipelineRun {
   return {
     round,
     instances,
+    warmupWindows: Array.from({ length: instances }, (_, i) => 5 + i),
     seconds: 10 / share,
     ceilings: [ceiling, { ...ceiling, concurrency: 4, seconds: 12 }],
     ceilingSpansPerSecond: 1000,
@@ -50,6 +51,7 @@ const results: AssemblerBenchResults = {
     windowBytes: 1,
     documents: 5,
     traces: 10,
+    warmupWindows: 11,
   },
   service: { concurrency: 2 },
   engineInBenchProcess: { seconds: 1, spansPerSecond: 100 },
@@ -81,6 +83,9 @@ describe("the assembler section of docs/benchmarks.md", () => {
     expect(first).toContain("- 2 processes: met (85%).");
     // CPU-bound limit: 10 s ceiling over (10 + 10) CPU seconds on 2 cores.
     expect(first).toContain("| 100% |\n");
+    expect(first).toContain(
+      "Warm-up windows per instance: round 1, 1 process: 5; round 1, 2 processes: 5 + 6; round 2, 1 process: 5; round 2, 2 processes: 5 + 6.",
+    );
     const again = withAssemblerSection(first, { ...results, date: "2026-02-02T00:00:00.000Z" });
     expect(again.split("## Trace-assembler pipeline")).toHaveLength(2);
     expect(again).toContain("Measured 2026-02-02T00:00:00.000Z");
