@@ -19,6 +19,9 @@
  * accuracy can be measured without them.
  */
 
+import { type PayloadSide, REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
+import { type TextBytes, type Texts, textBytes } from "@deeptrace/shared/spans/text-arena";
+
 const MIN_TOKEN = 3;
 const DF_BITS = 22;
 const DF_SHIFT = 32 - DF_BITS;
@@ -84,6 +87,26 @@ class TokenScratch {
   reset(): void {
     this.count = 0;
     this.gen++;
+  }
+
+  /** The tokens of a text held as Latin-1 bytes (the same as of its string). */
+  addBytes(text: TextBytes, maxChars: number): void {
+    const { bytes, offset } = text;
+    const end = offset + Math.min(text.length, maxChars);
+    let h = 0x811c9dc5;
+    let run = 0;
+    for (let i = offset; i < end; i++) {
+      const c = bytes[i] as number;
+      if (c < 128 && WORD[c] === 1) {
+        h = Math.imul(h ^ c, 0x01000193);
+        run++;
+      } else {
+        if (run >= MIN_TOKEN) this.insert(h);
+        h = 0x811c9dc5;
+        run = 0;
+      }
+    }
+    if (run >= MIN_TOKEN) this.insert(h);
   }
 
   add(text: string, maxChars: number): void {
@@ -163,31 +186,67 @@ class TokenPool {
 }
 
 /**
+ * The payloads of the spans by slot in `texts`: `slot(i, side)` of span i's REQUEST or
+ * RESPONSE, NO_PAYLOAD for one that is not read.
+ */
+export interface PayloadSlots {
+  texts: Texts;
+  slot: (i: number, side: PayloadSide) => number;
+}
+
+export const NO_PAYLOAD = -1;
+
+/** Payloads given as strings per span, as slots 2 x i + side. */
+function fromStrings(payloads: (i: number) => [string, string]): PayloadSlots {
+  return {
+    texts: { text: (slot) => payloads(slot >> 1)[slot & 1] as string, locate: () => false },
+    slot: (i, side) => 2 * i + side,
+  };
+}
+
+/** Adds the tokens of one side of span i's payloads to the scratch. */
+function addSide(
+  scratch: TokenScratch,
+  source: PayloadSlots,
+  i: number,
+  side: PayloadSide,
+  view: TextBytes,
+  options: TokenOptions,
+): void {
+  const slot = source.slot(i, side);
+  if (slot === NO_PAYLOAD) return;
+  // Masking rewrites a string; otherwise bytes are read in place where the texts have them.
+  if (!options.maskPropagatedIds && source.texts.locate(slot, view)) {
+    scratch.addBytes(view, options.maxChars);
+    return;
+  }
+  const text = source.texts.text(slot);
+  scratch.add(options.maskPropagatedIds ? maskPropagatedIds(text) : text, options.maxChars);
+}
+
+/**
  * Rare tokens of the spans `members` (model indices; others get none), from their
- * request and response payloads.
+ * request and response payloads: by slot in a table's texts, or as strings.
  */
 export function spanTokens(
   n: number,
   members: ArrayLike<number>,
-  payloads: (i: number) => [string, string],
+  payloads: PayloadSlots | ((i: number) => [string, string]),
   options: TokenOptions,
 ): SpanTokens {
   const m = members.length;
+  const source = typeof payloads === "function" ? fromStrings(payloads) : payloads;
   const scratch = new TokenScratch(options.maxChars);
+  const view = textBytes();
   // Pass 1: distinct tokens per member (kept in a pool) and document frequencies.
   const pool = new TokenPool(m);
   const start = new Int32Array(m + 1);
   const df = new Uint16Array(1 << DF_BITS);
   for (let k = 0; k < m; k++) {
     const i = members[k] as number;
-    let [req, resp] = payloads(i);
-    if (options.maskPropagatedIds) {
-      req = maskPropagatedIds(req);
-      resp = maskPropagatedIds(resp);
-    }
     scratch.reset();
-    scratch.add(req, options.maxChars);
-    scratch.add(resp, options.maxChars);
+    addSide(scratch, source, i, REQUEST, view, options);
+    addSide(scratch, source, i, RESPONSE, view, options);
     const u = scratch.count;
     for (let t = 0; t < u; t++) {
       const h = scratch.hashes[t] as number;
