@@ -72,6 +72,8 @@ export function deepTraceLinks(
     keys: new Float64Array(children.length),
     used: new Int32Array(slots.count),
     room: new Int32Array(slots.count),
+    top: new Int32Array(children.length),
+    topSlot: new Int32Array(children.length),
   };
 
   const hist = new Float64Array(nPairs * PAIR_STRIDE);
@@ -273,6 +275,13 @@ interface SelectScratch {
   used: Int32Array;
   /** Children a capacity slot can still take in this selection. */
   room: Int32Array;
+  /**
+   * Per child, its top candidate and that candidate's capacity slot: the selection visits
+   * children in score order, and these small arrays are all it reads of a child whose top
+   * candidate has room (most of them).
+   */
+  top: Int32Array;
+  topSlot: Int32Array;
 }
 
 const SELECT_STRIDE = 2;
@@ -299,7 +308,7 @@ function select(
   scratch: SelectScratch,
 ): number {
   const { children, offsets, fifo } = cand;
-  const { candidates, keys, room } = scratch;
+  const { candidates, keys, room, top, topSlot } = scratch;
   // Sort keys: quantised best score descending, then child index (deterministic).
   const Q = 1 << 21;
   let k = 0;
@@ -309,9 +318,20 @@ function select(
     if (to === from || (fixed[children[c] as number] as number) >= 0) continue;
     const best = features.scoreChild(weights, c, candidates, SELECT_STRIDE);
     keys[k++] = (Q - Math.round(best * Q)) * 2 ** 31 + c;
-    // Capacity slot and FIFO flag in one number: slot x 2 + flag.
-    for (let o = from; o < to; o++)
-      candidates[o * SELECT_STRIDE + 1] = (slots.of[o] as number) * 2 + (fifo[o] as number);
+    // Capacity slot and FIFO flag in one number: slot x 2 + flag. The child's top
+    // candidate (FIFO's head start included, the first of equals) is noted while its
+    // candidates are in cache: it is the pick whenever its slot has room.
+    let topScore = -1;
+    for (let o = from; o < to; o++) {
+      const slotAndFifo = (slots.of[o] as number) * 2 + (fifo[o] as number);
+      candidates[o * SELECT_STRIDE + 1] = slotAndFifo;
+      const s = (candidates[o * SELECT_STRIDE] as number) + (slotAndFifo & 1) * FIFO_PRIOR;
+      if (s > topScore) {
+        top[c] = o;
+        topSlot[c] = slotAndFifo >> 1;
+        topScore = s;
+      }
+    }
   }
   const sorted = keys.subarray(0, k).sort();
   chosen.fill(-1);
@@ -320,30 +340,41 @@ function select(
   let over = 0;
   for (let r = 0; r < k; r++) {
     const c = (sorted[r] as number) % 2 ** 31;
-    let pick = -1;
-    let pickScore = -1;
-    let fallback = -1;
-    let fallbackScore = -1;
-    for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
-      const slotAndFifo = candidates[o * SELECT_STRIDE + 1] as number;
-      // FIFO's choice has a head start; ties go to the earliest-started parent.
-      const s = (candidates[o * SELECT_STRIDE] as number) + (slotAndFifo & 1) * FIFO_PRIOR;
-      if (s > fallbackScore) {
-        fallback = o;
-        fallbackScore = s;
+    let pick = top[c] as number;
+    let slot = topSlot[c] as number;
+    if ((room[slot] as number) <= 0) {
+      pick = pickWithRoom(candidates, room, offsets[c] as number, offsets[c + 1] as number);
+      if (pick < 0) {
+        pick = top[c] as number;
+        over++;
       }
-      if (s <= pickScore) continue;
-      if ((room[slotAndFifo >> 1] as number) <= 0) continue;
-      pick = o;
-      pickScore = s;
+      slot = (candidates[pick * SELECT_STRIDE + 1] as number) >> 1;
     }
-    if (pick < 0) {
-      pick = fallback;
-      over++;
-    }
-    const slot = (candidates[pick * SELECT_STRIDE + 1] as number) >> 1;
     room[slot] = (room[slot] as number) - 1;
     chosen[c] = pick;
   }
   return over;
+}
+
+/**
+ * The best of candidates [from, to) whose capacity slot has room (FIFO's choice with its
+ * head start; ties go to the earliest-started parent), or -1 when none has.
+ */
+function pickWithRoom(
+  candidates: Float64Array,
+  room: Int32Array,
+  from: number,
+  to: number,
+): number {
+  let pick = -1;
+  let pickScore = -1;
+  for (let o = from; o < to; o++) {
+    const slotAndFifo = candidates[o * SELECT_STRIDE + 1] as number;
+    const s = (candidates[o * SELECT_STRIDE] as number) + (slotAndFifo & 1) * FIFO_PRIOR;
+    if (s <= pickScore) continue;
+    if ((room[slotAndFifo >> 1] as number) <= 0) continue;
+    pick = o;
+    pickScore = s;
+  }
+  return pick;
 }
