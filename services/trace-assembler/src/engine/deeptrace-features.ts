@@ -232,9 +232,9 @@ export class CandidateFeatures {
    * logarithms (a weighted naive-Bayes product), mapped monotonically onto 0..1. In the
    * log domain one feature that clearly singles out a parent (a shared transaction field)
    * is not outvoted by small differences in the others. Candidate o's score goes to
-   * out[o * stride]. Returns the best score (0 without candidates).
+   * out[o]. Returns the best score (0 without candidates).
    */
-  scoreChild(weights: Float64Array, c: number, out: Float64Array, stride: number): number {
+  scoreChild(weights: Float64Array, c: number, out: Float64Array): number {
     const { pairOf, bins, logFields, logAffinity, logDensity, sameThread } = this;
     const { offsets, contained } = this.cand;
     const w0 = weights[0] as number;
@@ -263,7 +263,7 @@ export class CandidateFeatures {
       s += w7 * (contained[o] === 1 ? LOG_ONE : LOG_ZERO);
       const v = (s - LOG_LOW) / LOG_RANGE;
       const score = v < 0 ? 0 : Math.min(v, 1);
-      out[o * stride] = score;
+      out[o] = score;
       if (score > best) best = score;
     }
     return best;

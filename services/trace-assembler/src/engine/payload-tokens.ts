@@ -151,7 +151,7 @@ class TokenScratch {
 }
 
 /**
- * The token hashes of all members, in chunks of one size (about 16 tokens per member,
+ * The token hashes that may be rare, in chunks of one size (about 8 tokens per member,
  * at most 4 MiB): it grows without copying, and allocates little more than it holds
  * (every typed array counts towards the external memory that makes V8 run a full
  * collection).
@@ -164,7 +164,7 @@ class TokenPool {
 
   constructor(members: number) {
     let bits = 10;
-    while (bits < 20 && 1 << bits < members * 16) bits++;
+    while (bits < 20 && 1 << bits < members * 8) bits++;
     this.bits = bits;
     this.mask = (1 << bits) - 1;
   }
@@ -238,7 +238,10 @@ export function spanTokens(
   const source = typeof payloads === "function" ? fromStrings(payloads) : payloads;
   const scratch = new TokenScratch(options.maxChars);
   const view = textBytes();
-  // Pass 1: distinct tokens per member (kept in a pool) and document frequencies.
+  const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));
+  // Pass 1: document frequencies, and the distinct tokens per member that may still be
+  // rare, kept in a pool (a token already counted in maxDf members never is: most tokens
+  // are boilerplate, and this keeps them out of the pool and of pass 2).
   const pool = new TokenPool(m);
   const start = new Int32Array(m + 1);
   const df = new Uint16Array(1 << DF_BITS);
@@ -250,14 +253,14 @@ export function spanTokens(
     const u = scratch.count;
     for (let t = 0; t < u; t++) {
       const h = scratch.hashes[t] as number;
-      pool.push(h);
       const slot = h >>> DF_SHIFT;
-      if ((df[slot] as number) < 0xffff) df[slot] = (df[slot] as number) + 1;
+      const d = df[slot] as number;
+      if (d < 0xffff) df[slot] = d + 1;
+      if (d < maxDf) pool.push(h);
     }
     start[k + 1] = pool.length;
   }
   // Pass 2: keep the rare ones, moved to the front of each member's part of the pool.
-  const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));
   const logM = Math.log(Math.max(2, m));
   // IDF by document frequency (only 2..maxDf are kept; counts stop at 0xffff).
   const idfOf = new Float64Array(Math.min(maxDf, 0xffff) + 1);
