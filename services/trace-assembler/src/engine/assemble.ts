@@ -277,9 +277,16 @@ function payloadTokens(model: SpanModel, options: TokenOptions): SpanTokens {
     const p = process[i] as number;
     has[p] = (has[p] as number) | (direction[i] as number);
   }
-  const members: number[] = [];
-  for (let i = 0; i < model.n; i++) if (has[process[i] as number] === 3) members.push(i);
   const { row, suspectResponse } = model;
+  // In table row order (the tokens do not depend on it): the payloads are then read where
+  // they lie in the text arena, one after another, instead of a cache miss per payload.
+  const ofRow = new Int32Array(model.n);
+  for (let i = 0; i < model.n; i++) ofRow[row[i] as number] = i;
+  const members: number[] = [];
+  for (let r = 0; r < model.n; r++) {
+    const i = ofRow[r] as number;
+    if (has[process[i] as number] === 3) members.push(i);
+  }
   return spanTokens(
     model.n,
     members,

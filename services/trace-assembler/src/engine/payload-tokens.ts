@@ -225,8 +225,9 @@ function addSide(
 }
 
 /**
- * Rare tokens of the spans `members` (model indices; others get none), from their
- * request and response payloads: by slot in a table's texts, or as strings.
+ * Rare tokens of the spans `members` (model indices, in any order: the result does not
+ * depend on it; others get none), from their request and response payloads: by slot in a
+ * table's texts, or as strings.
  */
 export function spanTokens(
   n: number,
