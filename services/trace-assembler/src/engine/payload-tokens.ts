@@ -21,10 +21,9 @@
 
 import { type PayloadSide, REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
 import { type TextBytes, type Texts, textBytes } from "@deeptrace/shared/spans/text-arena";
+import { DF_SHIFT, tokenFrequencies } from "./token-frequencies.js";
 
 const MIN_TOKEN = 3;
-const DF_BITS = 22;
-const DF_SHIFT = 32 - DF_BITS;
 
 export interface TokenOptions {
   /** Characters of each payload read. */
@@ -245,7 +244,8 @@ export function spanTokens(
   // are boilerplate, and this keeps them out of the pool and of pass 2).
   const pool = new TokenPool(m);
   const start = new Int32Array(m + 1);
-  const df = new Uint16Array(1 << DF_BITS);
+  const frequencies = tokenFrequencies();
+  const df = frequencies.counts;
   for (let k = 0; k < m; k++) {
     const i = members[k] as number;
     scratch.reset();
@@ -254,10 +254,7 @@ export function spanTokens(
     const u = scratch.count;
     for (let t = 0; t < u; t++) {
       const h = scratch.hashes[t] as number;
-      const slot = h >>> DF_SHIFT;
-      const d = df[slot] as number;
-      if (d < 0xffff) df[slot] = d + 1;
-      if (d < maxDf) pool.push(h);
+      if (frequencies.add(h >>> DF_SHIFT) < maxDf) pool.push(h);
     }
     start[k + 1] = pool.length;
   }
