@@ -325,8 +325,14 @@ export function spanTableFromSpans(spans: readonly Span[]): SpanTable {
   const builder = new SpanTableBuilder(spans.length);
   for (const s of spans) builder.appendSpan(s);
   unifyServices(builder.serviceRows());
+  const payloads: string[] = new Array(2 * spans.length);
+  for (let r = 0; r < spans.length; r++) {
+    const s = spans[r] as Span;
+    payloads[payloadSlot(r, REQUEST)] = s.reqPayload;
+    payloads[payloadSlot(r, RESPONSE)] = s.respPayload;
+  }
   return builder.finish({
     spanId: new StringTexts(spans.map((s) => s.spanId)),
-    payloads: new StringTexts(spans.flatMap((s) => [s.reqPayload, s.respPayload])),
+    payloads: new StringTexts(payloads),
   });
 }

@@ -6,9 +6,26 @@
  * (a binary capture decoded with U+FFFD) is kept as it is.
  */
 
+/** Where a text's Latin-1 bytes are: `bytes[offset .. offset + length)`, one per character. */
+export interface TextBytes {
+  bytes: Uint8Array;
+  offset: number;
+  length: number;
+}
+
+/** An empty TextBytes, to be filled by `Texts.locate`. */
+export function textBytes(): TextBytes {
+  return { bytes: Buffer.alloc(0), offset: 0, length: 0 };
+}
+
 /** Strings by slot. */
 export interface Texts {
   text(slot: number): string;
+  /**
+   * Points `into` at the text's bytes when it is held as Latin-1 bytes, so that a reader of
+   * character codes needs no string; false when it is not (read `text`).
+   */
+  locate(slot: number, into: TextBytes): boolean;
 }
 
 /** Strings held by the caller (protobuf Spans), by slot. */
@@ -18,6 +35,10 @@ export class StringTexts implements Texts {
   text(slot: number): string {
     return this.values[slot] as string;
   }
+
+  locate(): boolean {
+    return false;
+  }
 }
 
 const CHUNK_BYTES = 1 << 24;
@@ -25,6 +46,7 @@ const CHUNK_BYTES = 1 << 24;
 const BEYOND_LATIN1 = /[^\x00-\xff]/;
 /** Texts up to this length are copied character by character. */
 const SHORT = 96;
+const EMPTY = Buffer.alloc(0);
 /** Length of a text kept as a string. */
 const WIDE = -1;
 
@@ -89,6 +111,18 @@ export class TextArena implements Texts {
     const chunk = this.chunks[Math.floor(position / CHUNK_BYTES)] as Buffer;
     const offset = position % CHUNK_BYTES;
     return chunk.toString("latin1", offset, offset + length);
+  }
+
+  locate(slot: number, into: TextBytes): boolean {
+    const length = this.length[slot] as number;
+    if (length === WIDE) return false;
+    const position = this.position[slot] as number;
+    const chunk = Math.floor(position / CHUNK_BYTES);
+    // An empty text may sit at the end of a chunk not yet created.
+    into.bytes = length === 0 ? EMPTY : (this.chunks[chunk] as Buffer);
+    into.offset = length === 0 ? 0 : position - chunk * CHUNK_BYTES;
+    into.length = length;
+    return true;
   }
 
   private grow(slot: number): void {

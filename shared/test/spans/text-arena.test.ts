@@ -1,4 +1,4 @@
-import { TextArena } from "@deeptrace/shared/spans/text-arena";
+import { StringTexts, TextArena, textBytes } from "@deeptrace/shared/spans/text-arena";
 import { describe, expect, it } from "vitest";
 
 describe("TextArena", () => {
@@ -25,5 +25,21 @@ describe("TextArena", () => {
       expect(arena.text(2 * r)).toBe(req);
       expect(arena.text(2 * r + 1)).toBe(resp);
     }
+  });
+
+  it("locates Latin-1 texts as bytes in place, not those kept as strings", () => {
+    const arena = new TextArena(2);
+    const texts = ["GET / HTTP/1.1\r\n\u00ff\u0000", "", "wide \u4e2d", "y".repeat(200), "z"];
+    for (const [slot, t] of texts.entries()) arena.append(slot, t);
+    const view = textBytes();
+    const located = texts.map((_, slot) =>
+      arena.locate(slot, view)
+        ? Buffer.from(view.bytes.subarray(view.offset, view.offset + view.length)).toString(
+            "latin1",
+          )
+        : undefined,
+    );
+    expect(located).toEqual([texts[0], "", undefined, texts[3], "z"]);
+    expect(new StringTexts(texts).locate()).toBe(false);
   });
 });

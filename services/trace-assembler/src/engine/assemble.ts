@@ -29,9 +29,10 @@ import { dnsDials, inheritDialParents } from "./dns-dial.js";
 import { fifoLinks } from "./fifo.js";
 import { LINK_CROSS, LINK_INTRA, LINK_OBSERVED, Links } from "./links.js";
 import { buildModel, EGRESS, groupBy, INGRESS, type SpanModel } from "./model.js";
-import { capturesDisagree, prefixSimilarity } from "./payload-match.js";
+import { PayloadMatch } from "./payload-match.js";
 import {
   DEFAULT_TOKEN_OPTIONS,
+  NO_PAYLOAD,
   type SpanTokens,
   spanTokens,
   type TokenOptions,
@@ -128,8 +129,9 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const t0 = performance.now();
   const model = buildModel(table);
-  const { payloads, spanId } = table;
+  const { spanId } = table;
   const { row } = model;
+  const match = new PayloadMatch(table.payloads);
   const links = new Links(model.n);
   const t1 = performance.now();
 
@@ -137,12 +139,12 @@ export function assembleTable(table: SpanTable, options: AssembleOptions): Assem
     skewToleranceNs: tuning.skewToleranceNs,
     residualToleranceNs: tuning.residualToleranceNs,
     similarity: (e, g) =>
-      prefixSimilarity(
-        payloads.text(payloadSlot(row[e] as number, REQUEST)),
-        payloads.text(payloadSlot(row[g] as number, REQUEST)),
+      match.similarity(
+        payloadSlot(row[e] as number, REQUEST),
+        payloadSlot(row[g] as number, REQUEST),
       ),
   });
-  const suspectResponses = checkResponses(model, links, skewOf);
+  const suspectResponses = checkResponses(model, links, skewOf, match);
   const t2 = performance.now();
 
   const fixed = new Int32Array(model.n).fill(-1);
@@ -239,15 +241,19 @@ function parentMap(parent: Int32Array, ids: readonly string[]): Map<string, stri
  * effective end becomes the callee's end on the caller's clock, and its response is not
  * used as evidence. Returns how many spans were caught.
  */
-function checkResponses(model: SpanModel, links: Links, skewOf: CrossLinkResult["skewOf"]): number {
+function checkResponses(
+  model: SpanModel,
+  links: Links,
+  skewOf: CrossLinkResult["skewOf"],
+  match: PayloadMatch,
+): number {
   let caught = 0;
   for (let g = 0; g < model.n; g++) {
     const e = links.parent[g] as number;
     if (e < 0 || links.kind[g] !== LINK_CROSS || model.direction[e] !== EGRESS) continue;
-    const { payloads } = model.table;
-    const callerResponse = payloads.text(payloadSlot(model.row[e] as number, RESPONSE));
-    const calleeResponse = payloads.text(payloadSlot(model.row[g] as number, RESPONSE));
-    if (!capturesDisagree(callerResponse, calleeResponse)) continue;
+    const callerResponse = payloadSlot(model.row[e] as number, RESPONSE);
+    const calleeResponse = payloadSlot(model.row[g] as number, RESPONSE);
+    if (!match.disagree(callerResponse, calleeResponse)) continue;
     // The side that waited longer got a later response than its own. When that is the
     // callee, the caller's capture is fine.
     const calleeEnd = (model.end[g] as number) - skewOf(e, g);
@@ -271,18 +277,23 @@ function payloadTokens(model: SpanModel, options: TokenOptions): SpanTokens {
     const p = process[i] as number;
     has[p] = (has[p] as number) | (direction[i] as number);
   }
+  const { row, suspectResponse } = model;
+  // In table row order (the tokens do not depend on it): the payloads are then read where
+  // they lie in the text arena, one after another, instead of a cache miss per payload.
+  const ofRow = new Int32Array(model.n);
+  for (let i = 0; i < model.n; i++) ofRow[row[i] as number] = i;
   const members: number[] = [];
-  for (let i = 0; i < model.n; i++) if (has[process[i] as number] === 3) members.push(i);
-  const { payloads } = model.table;
+  for (let r = 0; r < model.n; r++) {
+    const i = ofRow[r] as number;
+    if (has[process[i] as number] === 3) members.push(i);
+  }
   return spanTokens(
     model.n,
     members,
-    (i) => {
-      const r = model.row[i] as number;
-      return [
-        payloads.text(payloadSlot(r, REQUEST)),
-        model.suspectResponse[i] ? "" : payloads.text(payloadSlot(r, RESPONSE)),
-      ];
+    {
+      texts: model.table.payloads,
+      slot: (i, side) =>
+        side === RESPONSE && suspectResponse[i] ? NO_PAYLOAD : payloadSlot(row[i] as number, side),
     },
     options,
   );

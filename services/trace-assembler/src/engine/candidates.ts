@@ -206,7 +206,11 @@ class Column<T extends Int32Array | Float32Array | Uint8Array> {
 export function findCandidates(model: SpanModel, tokens: SpanTokens, recent: number): Candidates {
   const { direction, start, end, effectiveEnd, thread } = model;
   const byProcess = groupBy(model.process, model.counts.process, (i) => direction[i] !== 0);
-  const guess = Math.max(16, model.n * 4);
+  // Candidates per child: about the recent ones, its thread's and FIFO's (growing a
+  // column allocates it again, twice the size).
+  let egress = 0;
+  for (let i = 0; i < model.n; i++) if (direction[i] === EGRESS) egress++;
+  const guess = Math.max(16, egress * (recent + 2));
   const children = new Column(new Int32Array(Math.max(16, model.n >> 1)));
   const offsets = new Column(new Int32Array(Math.max(16, model.n >> 1)));
   const parents = new Column(new Int32Array(guess));

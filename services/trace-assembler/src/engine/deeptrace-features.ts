@@ -232,9 +232,9 @@ export class CandidateFeatures {
    * logarithms (a weighted naive-Bayes product), mapped monotonically onto 0..1. In the
    * log domain one feature that clearly singles out a parent (a shared transaction field)
    * is not outvoted by small differences in the others. Candidate o's score goes to
-   * out[o * stride]. Returns the best score (0 without candidates).
+   * out[o]. Returns the best score (0 without candidates).
    */
-  scoreChild(weights: Float64Array, c: number, out: Float64Array, stride: number): number {
+  scoreChild(weights: Float64Array, c: number, out: Float64Array): number {
     const { pairOf, bins, logFields, logAffinity, logDensity, sameThread } = this;
     const { offsets, contained } = this.cand;
     const w0 = weights[0] as number;
@@ -263,7 +263,7 @@ export class CandidateFeatures {
       s += w7 * (contained[o] === 1 ? LOG_ONE : LOG_ZERO);
       const v = (s - LOG_LOW) / LOG_RANGE;
       const score = v < 0 ? 0 : Math.min(v, 1);
-      out[o * stride] = score;
+      out[o] = score;
       if (score > best) best = score;
     }
     return best;
@@ -296,9 +296,6 @@ export class CandidateFeatures {
     const { offsets } = this.cand;
     const { density, pairOf, bins } = this;
     const agree = new Float64Array(F);
-    const hi = new Float64Array(DENSITIES);
-    const lo = new Float64Array(DENSITIES);
-    const ties = new Int32Array(DENSITIES);
     let chance = 0;
     let count = 0;
     for (let c = 0; c < this.nChildren; c++) {
@@ -318,27 +315,27 @@ export class CandidateFeatures {
         else if (this.value(f, c, pick) === top)
           agree[f] = (agree[f] as number) + 1 / (this.staticTies[j] as number);
       }
-      // The distribution features, all four in one pass over the candidates.
-      hi.fill(Number.NEGATIVE_INFINITY);
-      lo.fill(Number.POSITIVE_INFINITY);
-      ties.fill(0);
-      for (let o = from; o < to; o++) {
-        const base = (pairOf[o] as number) * PAIR_STRIDE;
-        for (let d = 0; d < DENSITIES; d++) {
-          const v = density[base + d * BINS + (bins[o * DENSITIES + d] as number)] as number;
-          if (v > (hi[d] as number)) {
-            hi[d] = v;
-            ties[d] = 1;
-          } else if (v === hi[d]) ties[d] = (ties[d] as number) + 1;
-          if (v < (lo[d] as number)) lo[d] = v;
-        }
-      }
+      // The distribution features, one at a time (the candidates stay in cache), their
+      // highest and lowest value and ties in locals.
       for (let d = 0; d < DENSITIES; d++) {
+        const at = d * BINS;
+        let h = Number.NEGATIVE_INFINITY;
+        let l = Number.POSITIVE_INFINITY;
+        let ties = 0;
+        for (let o = from; o < to; o++) {
+          const v = density[
+            (pairOf[o] as number) * PAIR_STRIDE + at + (bins[o * DENSITIES + d] as number)
+          ] as number;
+          if (v > h) {
+            h = v;
+            ties = 1;
+          } else if (v === h) ties++;
+          if (v < l) l = v;
+        }
         const f = D_FIRST + d;
-        const h = hi[d] as number;
-        if (h === lo[d]) agree[f] = (agree[f] as number) + 1 / k;
+        if (h === l) agree[f] = (agree[f] as number) + 1 / k;
         else if ((density[this.densityAt(pick, d)] as number) === h)
-          agree[f] = (agree[f] as number) + 1 / (ties[d] as number);
+          agree[f] = (agree[f] as number) + 1 / ties;
       }
     }
     for (let f = 0; f < F; f++) {

@@ -66,12 +66,14 @@ export function deepTraceLinks(
   const C = parents.length;
   const features = new CandidateFeatures(model, cand);
   const { pairOf, nPairs, bins } = features;
-  const slots = capacitySlots(parents, pairOf, model.n, nPairs);
+  const slots = capacitySlots(parents, pairOf, cand.fifo, model.n, nPairs);
   const scratch: SelectScratch = {
-    candidates: new Float64Array(C * SELECT_STRIDE),
+    scores: new Float64Array(C),
     keys: new Float64Array(children.length),
     used: new Int32Array(slots.count),
     room: new Int32Array(slots.count),
+    top: new Int32Array(children.length),
+    topSlot: new Int32Array(children.length),
   };
 
   const hist = new Float64Array(nPairs * PAIR_STRIDE);
@@ -112,7 +114,7 @@ export function deepTraceLinks(
     const o = chosen[c] as number;
     if (o < 0) continue;
     // The scores of the last selection, made with the final weights.
-    const score = scratch.candidates[o * SELECT_STRIDE] as number;
+    const score = scratch.scores[o] as number;
     links.set(children[c] as number, parents[o] as number, LINK_INTRA, score);
     linked++;
   }
@@ -159,11 +161,12 @@ function densities(hist: Float64Array): Float64Array {
 
 /**
  * (parent, endpoint pair) capacity slots: candidates with the same parent and pair share
- * a slot, the unit the learned call multiplicity limits. `of` is the slot per candidate,
- * `pair` the endpoint pair per slot.
+ * a slot, the unit the learned call multiplicity limits. `tagged` is the slot per
+ * candidate with its FIFO flag (slot x 2 + flag, what the selection reads), `pair` the
+ * endpoint pair per slot.
  */
 interface CapacitySlots {
-  of: Int32Array;
+  tagged: Int32Array;
   pair: Int32Array;
   count: number;
 }
@@ -171,6 +174,7 @@ interface CapacitySlots {
 function capacitySlots(
   parents: Int32Array,
   pairOf: Int32Array,
+  fifo: Uint8Array,
   n: number,
   nPairs: number,
 ): CapacitySlots {
@@ -189,7 +193,7 @@ function capacitySlots(
     byParent[fill[g] as number] = o;
     fill[g] = (fill[g] as number) + 1;
   }
-  const of = new Int32Array(C);
+  const tagged = new Int32Array(C);
   const pair = new Int32Array(C);
   const lastParent = new Int32Array(nPairs).fill(-1);
   const slotOfPair = new Int32Array(nPairs);
@@ -203,9 +207,9 @@ function capacitySlots(
       slotOfPair[p] = count;
       pair[count++] = p;
     }
-    of[o] = slotOfPair[p] as number;
+    tagged[o] = (slotOfPair[p] as number) * 2 + (fifo[o] as number);
   }
-  return { of, pair: pair.slice(0, count), count };
+  return { tagged, pair: pair.slice(0, count), count };
 }
 
 /**
@@ -223,7 +227,7 @@ function learnCapacity(
   for (let c = 0; c < chosen.length; c++) {
     const o = chosen[c] as number;
     if (o < 0) continue;
-    const k = slots.of[o] as number;
+    const k = (slots.tagged[o] as number) >> 1;
     perSlot[k] = (perSlot[k] as number) + 1;
   }
   // The non-zero slot counts grouped by pair (counting sort), each group sorted.
@@ -261,21 +265,22 @@ function learnCapacity(
  * memory, which makes V8 mark the whole heap again.
  */
 interface SelectScratch {
-  /**
-   * What the greedy pass reads per candidate, side by side (SELECT_STRIDE entries: score,
-   * capacity slot x 2 + FIFO flag): it visits children in score order, so each child's
-   * candidates cost one cache miss instead of one per array.
-   */
-  candidates: Float64Array;
+  /** Score per candidate. */
+  scores: Float64Array;
   /** Sort key per child. */
   keys: Float64Array;
   /** Children given per capacity slot (learnCapacity's buffer). */
   used: Int32Array;
   /** Children a capacity slot can still take in this selection. */
   room: Int32Array;
+  /**
+   * Per child, its top candidate and that candidate's capacity slot: the selection visits
+   * children in score order, and these small arrays are all it reads of a child whose top
+   * candidate has room (most of them).
+   */
+  top: Int32Array;
+  topSlot: Int32Array;
 }
-
-const SELECT_STRIDE = 2;
 
 /**
  * Head start of the FIFO baseline's choice on the 0..1 score scale (a likelihood about
@@ -298,8 +303,9 @@ function select(
   chosen: Int32Array,
   scratch: SelectScratch,
 ): number {
-  const { children, offsets, fifo } = cand;
-  const { candidates, keys, room } = scratch;
+  const { children, offsets } = cand;
+  const { scores, keys, room, top, topSlot } = scratch;
+  const { tagged } = slots;
   // Sort keys: quantised best score descending, then child index (deterministic).
   const Q = 1 << 21;
   let k = 0;
@@ -307,11 +313,20 @@ function select(
     const from = offsets[c] as number;
     const to = offsets[c + 1] as number;
     if (to === from || (fixed[children[c] as number] as number) >= 0) continue;
-    const best = features.scoreChild(weights, c, candidates, SELECT_STRIDE);
+    const best = features.scoreChild(weights, c, scores);
     keys[k++] = (Q - Math.round(best * Q)) * 2 ** 31 + c;
-    // Capacity slot and FIFO flag in one number: slot x 2 + flag.
-    for (let o = from; o < to; o++)
-      candidates[o * SELECT_STRIDE + 1] = (slots.of[o] as number) * 2 + (fifo[o] as number);
+    // The child's top candidate (FIFO's head start included, the first of equals) is
+    // noted while its candidates are in cache: it is the pick whenever its slot has room.
+    let topScore = -1;
+    for (let o = from; o < to; o++) {
+      const slotAndFifo = tagged[o] as number;
+      const s = (scores[o] as number) + (slotAndFifo & 1) * FIFO_PRIOR;
+      if (s > topScore) {
+        top[c] = o;
+        topSlot[c] = slotAndFifo >> 1;
+        topScore = s;
+      }
+    }
   }
   const sorted = keys.subarray(0, k).sort();
   chosen.fill(-1);
@@ -320,30 +335,42 @@ function select(
   let over = 0;
   for (let r = 0; r < k; r++) {
     const c = (sorted[r] as number) % 2 ** 31;
-    let pick = -1;
-    let pickScore = -1;
-    let fallback = -1;
-    let fallbackScore = -1;
-    for (let o = offsets[c] as number; o < (offsets[c + 1] as number); o++) {
-      const slotAndFifo = candidates[o * SELECT_STRIDE + 1] as number;
-      // FIFO's choice has a head start; ties go to the earliest-started parent.
-      const s = (candidates[o * SELECT_STRIDE] as number) + (slotAndFifo & 1) * FIFO_PRIOR;
-      if (s > fallbackScore) {
-        fallback = o;
-        fallbackScore = s;
+    let pick = top[c] as number;
+    let slot = topSlot[c] as number;
+    if ((room[slot] as number) <= 0) {
+      pick = pickWithRoom(scores, tagged, room, offsets[c] as number, offsets[c + 1] as number);
+      if (pick < 0) {
+        pick = top[c] as number;
+        over++;
       }
-      if (s <= pickScore) continue;
-      if ((room[slotAndFifo >> 1] as number) <= 0) continue;
-      pick = o;
-      pickScore = s;
+      slot = (tagged[pick] as number) >> 1;
     }
-    if (pick < 0) {
-      pick = fallback;
-      over++;
-    }
-    const slot = (candidates[pick * SELECT_STRIDE + 1] as number) >> 1;
     room[slot] = (room[slot] as number) - 1;
     chosen[c] = pick;
   }
   return over;
+}
+
+/**
+ * The best of candidates [from, to) whose capacity slot has room (FIFO's choice with its
+ * head start; ties go to the earliest-started parent), or -1 when none has.
+ */
+function pickWithRoom(
+  scores: Float64Array,
+  tagged: Int32Array,
+  room: Int32Array,
+  from: number,
+  to: number,
+): number {
+  let pick = -1;
+  let pickScore = -1;
+  for (let o = from; o < to; o++) {
+    const slotAndFifo = tagged[o] as number;
+    const s = (scores[o] as number) + (slotAndFifo & 1) * FIFO_PRIOR;
+    if (s <= pickScore) continue;
+    if ((room[slotAndFifo >> 1] as number) <= 0) continue;
+    pick = o;
+    pickScore = s;
+  }
+  return pick;
 }

@@ -12,6 +12,7 @@
 import { Direction } from "@deeptrace/shared/gen/deeptrace/span/v1/span_pb";
 import type { SpanTable } from "@deeptrace/shared/spans/span-table";
 import { NO_CONNECTION } from "@deeptrace/shared/spans/span-table";
+import { NsColumn, nsBase } from "./ns-since.js";
 import { TupleIds } from "./tuple-ids.js";
 
 export const INGRESS = 1;
@@ -88,10 +89,10 @@ export function canonicalOrder(table: SpanTable): Int32Array {
   const n = table.length;
   if (n === 0) return new Int32Array(0);
   const { startNs, spanId } = table;
-  let base = startNs[0] as bigint;
-  for (let r = 1; r < n; r++) if ((startNs[r] as bigint) < base) base = startNs[r] as bigint;
+  const starts = new NsColumn(startNs);
+  const base = nsBase(startNs[starts.minRow()] as bigint);
   const rel = new Float64Array(n);
-  for (let r = 0; r < n; r++) rel[r] = Number((startNs[r] as bigint) - base);
+  for (let r = 0; r < n; r++) rel[r] = starts.since(r, base);
   const order = radixOrder(rel);
   // Equal starts: by span id.
   let from = 0;
@@ -157,6 +158,9 @@ export function buildModel(table: SpanTable): SpanModel {
   const n = row.length;
   const { strings } = table;
   const baseNs = n > 0 ? (table.startNs[row[0] as number] as bigint) : 0n;
+  const base = nsBase(baseNs);
+  const starts = new NsColumn(table.startNs);
+  const ends = new NsColumn(table.endNs);
   const start = new Float64Array(n);
   const end = new Float64Array(n);
   const direction = new Uint8Array(n);
@@ -194,8 +198,8 @@ export function buildModel(table: SpanTable): SpanModel {
   const emptyString = strings.indexOf("") + 1;
   for (let i = 0; i < n; i++) {
     const r = row[i] as number;
-    start[i] = Number((table.startNs[r] as bigint) - baseNs);
-    end[i] = Number((table.endNs[r] as bigint) - baseNs);
+    start[i] = starts.since(r, base);
+    end[i] = ends.since(r, base);
     const d = table.direction[r];
     direction[i] = d === Direction.INGRESS ? INGRESS : d === Direction.EGRESS ? EGRESS : 0;
     process[i] = processes.id(

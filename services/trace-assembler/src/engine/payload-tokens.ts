@@ -19,9 +19,11 @@
  * accuracy can be measured without them.
  */
 
+import { type PayloadSide, REQUEST, RESPONSE } from "@deeptrace/shared/spans/payloads";
+import { type TextBytes, type Texts, textBytes } from "@deeptrace/shared/spans/text-arena";
+import { DF_SHIFT, tokenFrequencies } from "./token-frequencies.js";
+
 const MIN_TOKEN = 3;
-const DF_BITS = 22;
-const DF_SHIFT = 32 - DF_BITS;
 
 export interface TokenOptions {
   /** Characters of each payload read. */
@@ -86,6 +88,26 @@ class TokenScratch {
     this.gen++;
   }
 
+  /** The tokens of a text held as Latin-1 bytes (the same as of its string). */
+  addBytes(text: TextBytes, maxChars: number): void {
+    const { bytes, offset } = text;
+    const end = offset + Math.min(text.length, maxChars);
+    let h = 0x811c9dc5;
+    let run = 0;
+    for (let i = offset; i < end; i++) {
+      const c = bytes[i] as number;
+      if (c < 128 && WORD[c] === 1) {
+        h = Math.imul(h ^ c, 0x01000193);
+        run++;
+      } else {
+        if (run >= MIN_TOKEN) this.insert(h);
+        h = 0x811c9dc5;
+        run = 0;
+      }
+    }
+    if (run >= MIN_TOKEN) this.insert(h);
+  }
+
   add(text: string, maxChars: number): void {
     const len = Math.min(text.length, maxChars);
     let h = 0x811c9dc5;
@@ -128,7 +150,7 @@ class TokenScratch {
 }
 
 /**
- * The token hashes of all members, in chunks of one size (about 16 tokens per member,
+ * The token hashes that may be rare, in chunks of one size (about 8 tokens per member,
  * at most 4 MiB): it grows without copying, and allocates little more than it holds
  * (every typed array counts towards the external memory that makes V8 run a full
  * collection).
@@ -141,7 +163,7 @@ class TokenPool {
 
   constructor(members: number) {
     let bits = 10;
-    while (bits < 20 && 1 << bits < members * 16) bits++;
+    while (bits < 20 && 1 << bits < members * 8) bits++;
     this.bits = bits;
     this.mask = (1 << bits) - 1;
   }
@@ -163,42 +185,80 @@ class TokenPool {
 }
 
 /**
- * Rare tokens of the spans `members` (model indices; others get none), from their
- * request and response payloads.
+ * The payloads of the spans by slot in `texts`: `slot(i, side)` of span i's REQUEST or
+ * RESPONSE, NO_PAYLOAD for one that is not read.
+ */
+export interface PayloadSlots {
+  texts: Texts;
+  slot: (i: number, side: PayloadSide) => number;
+}
+
+export const NO_PAYLOAD = -1;
+
+/** Payloads given as strings per span, as slots 2 x i + side. */
+function fromStrings(payloads: (i: number) => [string, string]): PayloadSlots {
+  return {
+    texts: { text: (slot) => payloads(slot >> 1)[slot & 1] as string, locate: () => false },
+    slot: (i, side) => 2 * i + side,
+  };
+}
+
+/** Adds the tokens of one side of span i's payloads to the scratch. */
+function addSide(
+  scratch: TokenScratch,
+  source: PayloadSlots,
+  i: number,
+  side: PayloadSide,
+  view: TextBytes,
+  options: TokenOptions,
+): void {
+  const slot = source.slot(i, side);
+  if (slot === NO_PAYLOAD) return;
+  // Masking rewrites a string; otherwise bytes are read in place where the texts have them.
+  if (!options.maskPropagatedIds && source.texts.locate(slot, view)) {
+    scratch.addBytes(view, options.maxChars);
+    return;
+  }
+  const text = source.texts.text(slot);
+  scratch.add(options.maskPropagatedIds ? maskPropagatedIds(text) : text, options.maxChars);
+}
+
+/**
+ * Rare tokens of the spans `members` (model indices, in any order: the result does not
+ * depend on it; others get none), from their request and response payloads: by slot in a
+ * table's texts, or as strings.
  */
 export function spanTokens(
   n: number,
   members: ArrayLike<number>,
-  payloads: (i: number) => [string, string],
+  payloads: PayloadSlots | ((i: number) => [string, string]),
   options: TokenOptions,
 ): SpanTokens {
   const m = members.length;
+  const source = typeof payloads === "function" ? fromStrings(payloads) : payloads;
   const scratch = new TokenScratch(options.maxChars);
-  // Pass 1: distinct tokens per member (kept in a pool) and document frequencies.
+  const view = textBytes();
+  const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));
+  // Pass 1: document frequencies, and the distinct tokens per member that may still be
+  // rare, kept in a pool (a token already counted in maxDf members never is: most tokens
+  // are boilerplate, and this keeps them out of the pool and of pass 2).
   const pool = new TokenPool(m);
   const start = new Int32Array(m + 1);
-  const df = new Uint16Array(1 << DF_BITS);
+  const frequencies = tokenFrequencies();
+  const df = frequencies.counts;
   for (let k = 0; k < m; k++) {
     const i = members[k] as number;
-    let [req, resp] = payloads(i);
-    if (options.maskPropagatedIds) {
-      req = maskPropagatedIds(req);
-      resp = maskPropagatedIds(resp);
-    }
     scratch.reset();
-    scratch.add(req, options.maxChars);
-    scratch.add(resp, options.maxChars);
+    addSide(scratch, source, i, REQUEST, view, options);
+    addSide(scratch, source, i, RESPONSE, view, options);
     const u = scratch.count;
     for (let t = 0; t < u; t++) {
       const h = scratch.hashes[t] as number;
-      pool.push(h);
-      const slot = h >>> DF_SHIFT;
-      if ((df[slot] as number) < 0xffff) df[slot] = (df[slot] as number) + 1;
+      if (frequencies.add(h >>> DF_SHIFT) < maxDf) pool.push(h);
     }
     start[k + 1] = pool.length;
   }
   // Pass 2: keep the rare ones, moved to the front of each member's part of the pool.
-  const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));
   const logM = Math.log(Math.max(2, m));
   // IDF by document frequency (only 2..maxDf are kept; counts stop at 0xffff).
   const idfOf = new Float64Array(Math.min(maxDf, 0xffff) + 1);
