@@ -195,14 +195,6 @@ export interface PayloadSlots {
 
 export const NO_PAYLOAD = -1;
 
-/** Payloads given as strings per span, as slots 2 x i + side. */
-function fromStrings(payloads: (i: number) => [string, string]): PayloadSlots {
-  return {
-    texts: { text: (slot) => payloads(slot >> 1)[slot & 1] as string, locate: () => false },
-    slot: (i, side) => 2 * i + side,
-  };
-}
-
 /** Adds the tokens of one side of span i's payloads to the scratch. */
 function addSide(
   scratch: TokenScratch,
@@ -231,11 +223,10 @@ function addSide(
 export function spanTokens(
   n: number,
   members: ArrayLike<number>,
-  payloads: PayloadSlots | ((i: number) => [string, string]),
+  source: PayloadSlots,
   options: TokenOptions,
 ): SpanTokens {
   const m = members.length;
-  const source = typeof payloads === "function" ? fromStrings(payloads) : payloads;
   const scratch = new TokenScratch(options.maxChars);
   const view = textBytes();
   const maxDf = options.maxDf > 0 ? options.maxDf : Math.max(8, Math.ceil(Math.sqrt(m)));

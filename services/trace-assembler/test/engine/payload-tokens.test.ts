@@ -1,3 +1,4 @@
+import { StringTexts } from "@deeptrace/shared/spans/text-arena";
 import { describe, expect, it } from "vitest";
 import { maskPropagatedIds, spanTokens } from "../../src/engine/payload-tokens.js";
 
@@ -33,7 +34,7 @@ describe("rare payload tokens", () => {
     const t = spanTokens(
       payloads.length,
       payloads.map((_, i) => i),
-      (i) => payloads[i] as [string, string],
+      { texts: new StringTexts(payloads.flat()), slot: (i, side) => 2 * i + side },
       {
         maxChars: 1024,
         maxDf: 0,
