@@ -65,6 +65,8 @@ const WORD = new Uint8Array(128);
 for (let c = 0; c < 128; c++)
   WORD[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
 
+const UTF8 = new TextEncoder();
+
 /** Distinct token hashes of one span (request and response), reusing buffers. */
 class TokenScratch {
   readonly hashes: Uint32Array;
@@ -74,10 +76,15 @@ class TokenScratch {
   private gen = 0;
   private readonly mask: number;
 
-  constructor(maxTokens: number) {
-    this.hashes = new Uint32Array(maxTokens);
+  /** A string's bytes, for `add`: at most three per UTF-16 code unit. */
+  private readonly utf8: TextBytes;
+
+  /** `maxChars`: characters read of each text (so at most as many tokens). */
+  constructor(maxChars: number) {
+    this.utf8 = { bytes: new Uint8Array(3 * maxChars), offset: 0, length: 0 };
+    this.hashes = new Uint32Array(maxChars);
     let size = 1;
-    while (size < maxTokens * 2) size <<= 1;
+    while (size < maxChars * 2) size <<= 1;
     this.mask = size - 1;
     this.tableKey = new Uint32Array(size);
     this.tableGen = new Uint32Array(size);
@@ -108,22 +115,14 @@ class TokenScratch {
     if (run >= MIN_TOKEN) this.insert(h);
   }
 
+  /**
+   * The tokens of a string: its first `maxChars` characters as UTF-8, where every byte of a
+   * non-ASCII character is 0x80 or above and so, like the character, ends a token.
+   */
   add(text: string, maxChars: number): void {
-    const len = Math.min(text.length, maxChars);
-    let h = 0x811c9dc5;
-    let run = 0;
-    for (let i = 0; i < len; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 128 && WORD[c] === 1) {
-        h = Math.imul(h ^ c, 0x01000193);
-        run++;
-      } else {
-        if (run >= MIN_TOKEN) this.insert(h);
-        h = 0x811c9dc5;
-        run = 0;
-      }
-    }
-    if (run >= MIN_TOKEN) this.insert(h);
+    const head = text.length > maxChars ? text.slice(0, maxChars) : text;
+    this.utf8.length = UTF8.encodeInto(head, this.utf8.bytes).written;
+    this.addBytes(this.utf8, this.utf8.length);
   }
 
   private insert(raw: number): void {

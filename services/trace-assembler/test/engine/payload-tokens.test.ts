@@ -49,4 +49,26 @@ describe("rare payload tokens", () => {
       expect([...redis]).toEqual([...http]);
     }
   });
+
+  it("ends a token at any non-ASCII character of a string, as at a byte above 0x7f", () => {
+    // U+0161 and U+4E2D have low bytes 0x61 ('a') and 0x2D: read as bytes they would join
+    // or split the tokens differently.
+    const payloads: [string, string][] = [
+      ["order\u0161item42", ""],
+      ["order item42", ""],
+      ["cart\u4e2dx77", ""],
+      ["cart\u00e9x77", ""],
+    ];
+    const t = spanTokens(
+      payloads.length,
+      payloads.map((_, i) => i),
+      { texts: new StringTexts(payloads.flat()), slot: (i, side) => 2 * i + side },
+      { maxChars: 1024, maxDf: 0, maskPropagatedIds: false },
+    );
+    const of = (i: number) => [...t.ids.slice(t.offsets[i], t.offsets[i + 1])];
+    expect(of(0)).toHaveLength(2);
+    expect(of(0)).toEqual(of(1));
+    expect(of(2)).toHaveLength(2);
+    expect(of(2)).toEqual(of(3));
+  });
 });
