@@ -49,6 +49,8 @@ export interface AssemblerBenchResults {
   workload: Record<string, number | string>;
   service: Record<string, number>;
   engineInBenchProcess: { seconds: number; spansPerSecond: number };
+  /** The untimed write of the documents that warms Elasticsearch up before the first ceiling. */
+  elasticsearchWarmupSeconds: number;
   pipeline: PipelineRun[];
   target: number;
 }
@@ -99,6 +101,16 @@ function cpuBoundShare(p: PipelineRun, cores: number): number {
   return best / ((p.cpu.elasticsearchSeconds + p.cpu.assemblerSeconds) / cores);
 }
 
+/**
+ * The assembler CPU seconds this run could have used and still reached the target, with
+ * Elasticsearch's CPU as it was in the run: the cores' time at the target's rate less what
+ * Elasticsearch took of it. Negative when Elasticsearch alone needed more than that time.
+ */
+function assemblerBudget(p: PipelineRun, cores: number, target: number): number {
+  const best = Math.min(...p.ceilings.map((c) => c.seconds));
+  return (cores * best) / target - p.cpu.elasticsearchSeconds;
+}
+
 function headline(r: AssemblerBenchResults): string {
   const medians = medianShares(r);
   const shares = medians.map((m) => `${processes(m.instances)} ${pct(m.share)}`);
@@ -125,10 +137,10 @@ function assemblerSection(r: AssemblerBenchResults): string {
     "",
     `Sustained rate: before the clock starts, the instances of a run work through ${r.workload.warmupWindows} warm-up windows of another generated workload (their own span, trace and window ids, into the same indices), so the figures are the steady state and not a fresh worker's first windows, which cost two to six times a warm one's while V8 compiles the engine. Warm-up windows per instance: ${r.pipeline.map((p) => `round ${p.round}, ${processes(p.instances)}: ${p.warmupWindows.join(" + ")}`).join("; ")}. CPU seconds and stage times count the timed windows only.`,
     "",
-    "Each pipeline run gets its own ceiling, measured right before it: the same documents written straight to fresh indices with the service's bulk settings (documents and bytes per request), without NATS and without the engine, with the bulk requests in flight of one instance and of two; the faster is the ceiling. \"CPU-bound limit\" is the share the run could have reached at best with every core of the machine to itself and no waiting: the ceiling's time over the CPU seconds Elasticsearch and the assemblers used in the run, spread over the cores.",
+    `Each pipeline run gets its own ceiling, measured right before it (after Elasticsearch first wrote the documents once, untimed, in ${r.elasticsearchWarmupSeconds.toFixed(1)} s, so that no ceiling includes its JIT warming up): the same documents written straight to fresh indices with the service's bulk settings (documents and bytes per request), without NATS and without the engine, with the bulk requests in flight of one instance and of two; the faster is the ceiling. "CPU-bound limit" is the share the run could have reached at best with every core of the machine to itself and no waiting: the ceiling's time over the CPU seconds Elasticsearch and the assemblers used in the run, spread over the cores. "Assembler CPU budget" is what the assemblers could have used and still reached the target: the run's cores over the ceiling's time divided by the target, less the CPU Elasticsearch used in the run.`,
     "",
-    "| Round | Processes | Ceiling: raw bulk (s, spans/s, in flight) | Pipeline (s) | Pipeline spans/s | Share of ceiling | Elasticsearch CPU s: ceiling / pipeline | Assembler CPU s | Machine busy | CPU-bound limit |",
-    "| ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+    "| Round | Processes | Ceiling: raw bulk (s, spans/s, in flight) | Pipeline (s) | Pipeline spans/s | Share of ceiling | Elasticsearch CPU s: ceiling / pipeline | Assembler CPU s | Machine busy | CPU-bound limit | Assembler CPU budget for the target |",
+    "| ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
     ...r.pipeline.map((p) => {
       const best = p.ceilings.reduce((a, b) => (b.spansPerSecond > a.spansPerSecond ? b : a));
       return `| ${p.round} | ${p.instances} | ${best.seconds.toFixed(1)} s, ${n(best.spansPerSecond)}, ${best.concurrency} (other: ${p.ceilings
@@ -136,7 +148,7 @@ function assemblerSection(r: AssemblerBenchResults): string {
         .map((c) => `${c.seconds.toFixed(1)} s with ${c.concurrency}`)
         .join(
           ", ",
-        )}) | ${p.seconds.toFixed(1)} | ${n(p.spansPerSecond)} | ${pct(p.fractionOfCeiling)} | ${best.cpu.elasticsearchSeconds.toFixed(1)} / ${p.cpu.elasticsearchSeconds.toFixed(1)} | ${p.cpu.assemblerSeconds.toFixed(1)} | ${pct(p.cpu.machineBusy)} | ${pct(cpuBoundShare(p, r.machine.cpus))} |`;
+        )}) | ${p.seconds.toFixed(1)} | ${n(p.spansPerSecond)} | ${pct(p.fractionOfCeiling)} | ${best.cpu.elasticsearchSeconds.toFixed(1)} / ${p.cpu.elasticsearchSeconds.toFixed(1)} | ${p.cpu.assemblerSeconds.toFixed(1)} | ${pct(p.cpu.machineBusy)} | ${pct(cpuBoundShare(p, r.machine.cpus))} | ${assemblerBudget(p, r.machine.cpus, r.target).toFixed(1)} s |`;
     }),
     "",
     'Wall time per stage from the service\'s processing histogram, summed over all windows and instances (windows in hand overlap, so the columns add up to more than the run took; "engine" includes waiting for the worker, "write" includes waiting for a bulk request slot):',
