@@ -12,12 +12,20 @@ const demo = fileURLToPath(new URL("../../tools/demo/dist/demo.js", import.meta.
 const dataset = fileURLToPath(new URL("../../../shared/data/rps100-spans.json", import.meta.url));
 const readme = fileURLToPath(new URL("../../README.md", import.meta.url));
 
-/** The shell lines of the README's gRPC API example block, in order. */
+/**
+ * The shell lines of the README's gRPC API example block, in order. The README names the
+ * default cache (`~/.cache/deeptrace`); where DEEPTRACE_CACHE moves it, the demo keeps its
+ * tokens and grpcurl there, so the lines read that folder instead.
+ */
 function readmeGrpcurlLines(): string[] {
   const text = readFileSync(readme, "utf8");
   const section = text.slice(text.indexOf("## gRPC API"));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
-  return block.split("\n").filter((line) => line.trim() !== "");
+  const cache = process.env.DEEPTRACE_CACHE;
+  return block
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => (cache ? line.replaceAll(/(~|\$HOME)\/\.cache\/deeptrace/g, cache) : line));
 }
 
 interface DemoResult {
