@@ -409,9 +409,6 @@ async function main(): Promise<void> {
     `decode + engine + documents in this process: ${engineSeconds.toFixed(1)} s, ${documents.length} documents, ${expectedTraces} traces`,
   );
 
-  // The machine is shared and its load drifts over minutes: each pipeline run gets its own
-  // ceiling, measured right before it, the best of the bulk requests in flight of one
-  // instance and of two; and every process count is measured `rounds` times, alternating.
   // Untimed: Elasticsearch writes the documents once before the first ceiling, so no ceiling
   // pays for its JIT warming up (on a fresh node the first run took 13.4 s, later ones 3.4 to 4.3).
   const esWarmup = await ceiling(
@@ -423,6 +420,9 @@ async function main(): Promise<void> {
     `Elasticsearch warm-up (untimed): the documents written once in ${esWarmup.seconds.toFixed(1)} s`,
   );
 
+  // The machine is shared and its load drifts over minutes: each pipeline run gets its own
+  // ceiling, measured right before it, the best of the bulk requests in flight of one
+  // instance and of two; and every process count is measured `rounds` times, alternating.
   const nc = await connect({ servers: natsUrl });
   const runs: PipelineRun[] = [];
   try {

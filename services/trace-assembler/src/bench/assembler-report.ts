@@ -97,8 +97,7 @@ function medianShares(r: AssemblerBenchResults): Array<{ instances: number; shar
  * and the assemblers used in the run, spread over all cores.
  */
 function cpuBoundShare(p: PipelineRun, cores: number): number {
-  const best = Math.min(...p.ceilings.map((c) => c.seconds));
-  return best / ((p.cpu.elasticsearchSeconds + p.cpu.assemblerSeconds) / cores);
+  return ceilingSeconds(p) / ((p.cpu.elasticsearchSeconds + p.cpu.assemblerSeconds) / cores);
 }
 
 /**
@@ -107,8 +106,12 @@ function cpuBoundShare(p: PipelineRun, cores: number): number {
  * Elasticsearch took of it. Negative when Elasticsearch alone needed more than that time.
  */
 function assemblerBudget(p: PipelineRun, cores: number, target: number): number {
-  const best = Math.min(...p.ceilings.map((c) => c.seconds));
-  return (cores * best) / target - p.cpu.elasticsearchSeconds;
+  return (cores * ceilingSeconds(p)) / target - p.cpu.elasticsearchSeconds;
+}
+
+/** The run's ceiling: the time of its fastest raw bulk run. */
+function ceilingSeconds(p: PipelineRun): number {
+  return Math.min(...p.ceilings.map((c) => c.seconds));
 }
 
 function headline(r: AssemblerBenchResults): string {
